@@ -1,0 +1,134 @@
+"""Loss functions: ``loss = fn(pred, target)`` returns a float, ``fn.backward()`` returns
+dL/d(pred), with the shape and dtype of ``pred``.
+
+Reductions follow PyTorch's defaults, so numbers agree with ``torch.nn``:
+``MSELoss`` and ``BCEWithLogitsLoss`` average over *all elements*, ``CrossEntropyLoss``
+averages over the *batch*. The 1/N of the mean appears in every backward pass.
+"""
+
+import numpy as np
+
+from ._validate import ShapeError, as_float_array
+from .functional import log_sigmoid, log_softmax, sigmoid, softmax
+
+__all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
+
+
+class Loss:
+    """Base class: ``__call__(pred, target) -> float`` caches what ``backward()`` needs."""
+
+    def __init__(self):
+        self.cache = None
+
+    def __call__(self, pred, target):
+        return self.forward(pred, target)
+
+    def backward(self):
+        """dL/d(pred), shape and dtype of the last ``pred``."""
+        if self.cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward() was called before the loss "
+                               "was computed: call loss_fn(pred, target) first")
+        return self._backward(*self.cache)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def _pred(self, pred):
+        pred = as_float_array(pred, "pred")
+        if pred.size == 0:
+            raise ShapeError(f"{type(self).__name__} got an empty batch {pred.shape}: "
+                             "the mean of no examples is undefined")
+        return pred
+
+    def _same_shape(self, pred, target):
+        target = as_float_array(target, "target", dtype=pred.dtype)
+        if target.shape != pred.shape:
+            raise ShapeError(f"{type(self).__name__}: pred has shape {pred.shape} but target "
+                             f"has shape {target.shape}; they must match")
+        return target
+
+
+class MSELoss(Loss):
+    """Mean squared error over all elements: L = mean((pred - target)^2).
+
+    Shapes: pred, target (N, ...) the same. Backward: 2 (pred - target) / pred.size.
+    """
+
+    def forward(self, pred, target):
+        pred = self._pred(pred)
+        diff = pred - self._same_shape(pred, target)
+        self.cache = (diff,)
+        return float(np.mean(diff * diff))
+
+    def _backward(self, diff):
+        return diff * (2.0 / diff.size)
+
+
+class CrossEntropyLoss(Loss):
+    """Softmax cross-entropy from logits, averaged over the batch.
+
+    L = -(1/N) sum_n log softmax(z_n)[y_n], computed with a fused, stable log-softmax.
+
+    Shapes: logits z (N, C); labels y (N,) integers in [0, C).
+    Backward: (softmax(z) - onehot(y)) / N, shape (N, C).
+    """
+
+    def forward(self, logits, labels):
+        logits = self._pred(logits)
+        if logits.ndim != 2:
+            raise ShapeError(f"CrossEntropyLoss expects logits of shape (N, C), got "
+                             f"{logits.shape}")
+        labels = self._labels(labels, logits.shape)
+        logp = log_softmax(logits, axis=1)
+        rows = np.arange(len(labels))
+        self.cache = (logp, labels)
+        return float(-logp[rows, labels].mean())
+
+    @staticmethod
+    def _labels(labels, shape):
+        labels = np.asarray(labels)
+        n, c = shape
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"CrossEntropyLoss expects integer class labels, got dtype "
+                            f"{labels.dtype} (use y.astype(int) if they are whole numbers)")
+        if labels.shape != (n,):
+            raise ShapeError(f"CrossEntropyLoss: logits have batch size {n} (shape {shape}) but "
+                             f"labels have shape {labels.shape}; expected ({n},)")
+        if labels.min() < 0 or labels.max() >= c:
+            raise ValueError(f"CrossEntropyLoss: labels must be in [0, {c}) for {c} classes; "
+                             f"got values from {labels.min()} to {labels.max()}")
+        return labels
+
+    def _backward(self, logp, labels):
+        grad = np.exp(logp)  # softmax probabilities, reusing the stable log-softmax
+        grad[np.arange(len(labels)), labels] -= 1
+        grad /= len(labels)
+        return grad
+
+    @staticmethod
+    def probabilities(logits):
+        """softmax(logits) along the class axis: (N, C) -> (N, C)."""
+        return softmax(logits, axis=1)
+
+
+class BCEWithLogitsLoss(Loss):
+    """Binary cross-entropy from logits, averaged over all elements.
+
+    L = -mean(y log s(z) + (1 - y) log(1 - s(z))), s = sigmoid, computed stably as
+    mean(-y log_sigmoid(z) - (1 - y) log_sigmoid(-z)).
+
+    Shapes: logits z and targets y the same (N, ...); y in [0, 1].
+    Backward: (s(z) - y) / z.size.
+    """
+
+    def forward(self, logits, targets):
+        logits = self._pred(logits)
+        targets = self._same_shape(logits, targets)
+        if targets.min() < 0 or targets.max() > 1:
+            raise ValueError("BCEWithLogitsLoss targets must lie in [0, 1]")
+        self.cache = (logits, targets)
+        return float(np.mean(-targets * log_sigmoid(logits)
+                             - (1 - targets) * log_sigmoid(-logits)))
+
+    def _backward(self, logits, targets):
+        return (sigmoid(logits) - targets) / logits.size

@@ -117,6 +117,12 @@ class Module:
         for _, child in self.named_children():
             yield from child.modules()
 
+    def named_modules(self, prefix=""):
+        """(qualified name, module) for this module ('' ) and every sub-module ("0", "1.block")."""
+        yield prefix.rstrip("."), self
+        for name, child in self.named_children():
+            yield from child.named_modules(prefix + name + ".")
+
     def named_parameters(self, prefix=""):
         """(qualified name, Parameter) pairs, e.g. ("0.W", ...) inside a Sequential."""
         for name, value in vars(self).items():

@@ -5,7 +5,7 @@ helpers (matplotlib) and the explorers (ipywidgets) load when you import
 ``backproplab.plotting`` or ``backproplab.widgets``.
 """
 
-from . import functional, init, losses, optim
+from . import data, diagnostics, functional, init, losses, optim, train
 from ._validate import NonFiniteError, ShapeError
 from .functional import log_softmax, logsumexp, sigmoid, softmax
 from .init import manual_seed
@@ -13,5 +13,6 @@ from .layers import (BatchNorm1d, Dropout, LeakyReLU, Linear, Module, Parameter,
                      Residual, Sequential, Sigmoid, Tanh)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .scalar import Value
+from .train import EarlyStopping, History, fit
 
 __version__ = "0.1.0"

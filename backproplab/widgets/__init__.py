@@ -1,0 +1,27 @@
+"""Interactive explorers for JupyterLab (ipywidgets 8): move a control, see the library recompute.
+
+Each function returns a widget to display; ``widget.explorer`` is the object behind it, with
+``controls`` (name -> widget), ``values`` (the numbers on screen), ``image`` (the PNG picture)
+and ``update()``.
+
+* :func:`neuron_playground` - one neuron's output over the input plane.
+* :func:`learning_rate_explorer` - gradient descent's path for a learning rate and momentum.
+* :func:`backprop_stepper` - the backward pass of a ``Value`` expression, one node at a time.
+* :func:`vanishing_gradient_explorer` - gradient norm per layer of a fresh deep network.
+* :func:`overfitting_explorer` - capacity, data and regularisation vs validation error.
+"""
+
+from ._base import Explorer, ExplorerWidget, figure_to_png
+from .learning_rate import LearningRateExplorer, learning_rate_explorer
+from .neuron import NeuronPlayground, neuron_playground
+from .overfitting import OverfittingExplorer, overfitting_explorer
+
+
+
+__all__ = [
+    "neuron_playground", "learning_rate_explorer", "backprop_stepper",
+    "vanishing_gradient_explorer", "overfitting_explorer",
+    "NeuronPlayground", "LearningRateExplorer", "BackpropStepper",
+    "VanishingGradientExplorer", "OverfittingExplorer", "Explorer", "ExplorerWidget",
+    "figure_to_png",
+]

@@ -1,0 +1,623 @@
+"""Real-browser test of the course's interactive explorers.
+
+A temporary copy of the explorers notebook is served by JupyterLab (127.0.0.1,
+free port, random token, throw-away config/runtime/settings/workspaces dirs)
+and driven with Playwright through Debian's ``chromium`` found on PATH
+(``tools/ensure_browser.py`` installs it; ``playwright install`` cannot
+download browsers here).  The test
+
+* runs all cells (menu Run > Run All Cells) and checks that every code cell
+  ran: every input prompt numbered, none ``*``, no error output;
+* for each explorer (outer widget has CSS classes ``bpl-explorer`` and
+  ``bpl-<name>``) moves one control (ArrowRight on a ``.noUi-handle`` slider
+  handle, or a click on a button such as "Next") and waits until what the
+  explorer displays (text outside the moved control, image ``src``) changes;
+* saves one screenshot per explorer under ``test-artifacts/browser/``;
+* measures wall time and peak memory of the whole process tree (JupyterLab
+  server, kernel, Playwright driver, Chromium) and prints them and writes
+  them to ``test-artifacts/browser/metrics.json``;
+* stops every process it started, by PID, even on failure.
+
+Without Chromium (or Playwright) the test skips locally, but fails when
+``CI=true``: a skip there would turn a missing install step into a green CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import secrets
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOK = REPO / "tests" / "fixtures" / "browser" / "explorers_fixture.ipynb"
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+
+# name -> how to move it: ("button", regex of the button text) or ("slider", index
+# of the .noUi-handle inside the explorer).  None = pick automatically: a button
+# called Next/Step if there is one, otherwise the first slider handle.
+EXPLORERS: dict[str, tuple[str, object] | None] = {
+    "fixture-slider": None,
+    "fixture-image": None,
+    "fixture-button": None,
+}
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SERVER_READY_S = 90        # JupyterLab server answering /api/status
+KERNEL_IDLE_MS = 90_000    # kernel started and idle
+RUN_ALL_MS = 120_000       # all cells executed
+CHANGE_MS = 30_000         # an explorer's display reacts to a control
+DEFAULT_MS = 30_000        # any other Playwright wait
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _skip_or_fail(reason: str):
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a missing browser is a failure, not a skip)",
+                    pytrace=False)
+    pytest.skip(f"{reason}; run tools/ensure_browser.py (or `make test`) to install it")
+
+
+# --------------------------------------------------------------------------- processes
+
+def _children_map() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def descendants(pid: int) -> list[int]:
+    kids, out, todo = _children_map(), [], [pid]
+    while todo:
+        for child in kids.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _start_time(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat: tells a process from a later one reusing its PID."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except OSError:
+        return None
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def _role(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        cmd = ""
+    name = _comm(pid)
+    if "ipykernel" in cmd:
+        return "kernel"
+    if "jupyterlab" in cmd or "jupyter-lab" in cmd:
+        return "jupyterlab-server"
+    if "chrom" in name or "headless" in name or "chrom" in cmd.split(" ")[0]:
+        return "chromium"
+    if "node" in name or "playwright" in cmd:
+        return "playwright-driver"
+    return name
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in kB; PSS shares the pages common to several processes."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+class TreeSampler(threading.Thread):
+    """Samples the memory of every process below this (pytest) process every 0.2 s,
+    and remembers each one (PID + start time) so that leftovers can be stopped."""
+
+    def __init__(self, root: int, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.stop_event = threading.Event()
+        self.peak_rss_kb = self.peak_pss_kb = self.peak_procs = 0
+        self.peak_by_name: dict[str, int] = {}
+        self.seen: dict[int, tuple[str | None, str]] = {}
+        self.lock = threading.Lock()
+
+    def sample(self) -> None:
+        pids = descendants(self.root)
+        rss_total = pss_total = 0
+        by_name: dict[str, int] = {}
+        for pid in pids:
+            rss, pss = _memory_kb(pid)
+            rss_total += rss
+            pss_total += pss
+            with self.lock:
+                known = self.seen.get(pid)
+            if known is None:
+                known = (_start_time(pid), _role(pid))
+                with self.lock:
+                    self.seen[pid] = known
+            by_name[known[1]] = by_name.get(known[1], 0) + pss
+        if pss_total > self.peak_pss_kb:
+            self.peak_pss_kb, self.peak_by_name = pss_total, by_name
+        self.peak_rss_kb = max(self.peak_rss_kb, rss_total)
+        self.peak_procs = max(self.peak_procs, len(pids))
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.sample()
+            self.stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join(timeout=5)
+
+
+def stop_pid(pid: int, start: str | None, grace: float = 10.0) -> None:
+    """SIGTERM, wait up to `grace` seconds, then SIGKILL; only if it is still the same process."""
+    if start is None or _start_time(pid) != start:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if _start_time(pid) != start:
+            return
+        try:  # reap it if it is our own child
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+# --------------------------------------------------------------------------- server
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_settings(settings_dir: Path) -> None:
+    settings = {
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
+                                                        "checkForUpdates": False},
+        "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+        "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    }
+    for name, value in settings.items():
+        path = settings_dir / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+def copy_notebook_without_outputs(src: Path, dst: Path) -> None:
+    """Stored outputs and prompt numbers would make 'every prompt numbered' pass before
+    anything ran, so the served copy starts clean."""
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, dst)
+
+
+class LabServer:
+    def __init__(self, tmp: Path, notebook: Path):
+        self.tmp = tmp
+        self.root = tmp / "root"
+        self.root.mkdir()
+        self.notebook_name = notebook.name
+        copy_notebook_without_outputs(notebook, self.root / notebook.name)
+        dirs = {k: tmp / k for k in ("config", "runtime", "data", "ipython",
+                                     "settings", "workspaces")}
+        for d in dirs.values():
+            d.mkdir()
+        write_settings(dirs["settings"])
+        self.env = dict(os.environ, JUPYTER_CONFIG_DIR=str(dirs["config"]),
+                        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+                        JUPYTER_DATA_DIR=str(dirs["data"]),
+                        IPYTHONDIR=str(dirs["ipython"]),
+                        JUPYTER_PLATFORM_DIRS="1", PYTHONUNBUFFERED="1")
+        self.env.pop("JUPYTER_TOKEN", None)
+        self.dirs = dirs
+        self.token = secrets.token_hex(24)
+        self.log_path = tmp / "jupyterlab.log"
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    def start(self) -> None:
+        for attempt in range(3):  # the free port may be taken between probe and bind
+            self.port = free_port()
+            cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+                   "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
+                   f"--IdentityProvider.token={self.token}",
+                   f"--ServerApp.root_dir={self.root}",
+                   f"--LabApp.user_settings_dir={self.dirs['settings']}",
+                   f"--LabApp.workspaces_dir={self.dirs['workspaces']}",
+                   "--LabApp.news_url=None", "--ServerApp.open_browser=False"]
+            log = open(self.log_path, "a")
+            self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+            log.close()
+            if self.wait_ready():
+                return
+            if self.proc.poll() is None:
+                break  # alive but not answering: no point trying another port
+        raise AssertionError(f"JupyterLab did not start within {SERVER_READY_S} s:\n"
+                             + self.log_tail())
+
+    def wait_ready(self) -> bool:
+        deadline = time.monotonic() + SERVER_READY_S
+        url = f"http://127.0.0.1:{self.port}/api/status?token={self.token}"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return True
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        return False
+
+    def url(self) -> str:
+        return (f"http://127.0.0.1:{self.port}/lab/tree/{self.notebook_name}"
+                f"?token={self.token}&reset")
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no server log)"
+
+    def stop(self, sampler: TreeSampler) -> None:
+        """Stop the server by its PID, then every leftover descendant (kernels) by PID."""
+        if self.proc is None:
+            return
+        pid = self.proc.pid
+        kids = [(p, _start_time(p)) for p in descendants(pid)]
+        with sampler.lock:
+            kids += [(p, st) for p, (st, _) in sampler.seen.items() if p != pid]
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        for p, st in kids:
+            stop_pid(p, st, grace=5)
+
+
+# --------------------------------------------------------------------------- browser helpers
+
+JS_PROMPTS = """() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))
+                 .map(e => e.textContent.trim())"""
+
+# What an explorer displays, outside the control that was moved (marked data-bpl-moved):
+# its text and the src of its images (blob:/data: URLs change with the picture).
+JS_DISPLAY = """(root) => {
+    const texts = [];
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const t = n.textContent.trim();
+        if (t && !n.parentElement.closest('[data-bpl-moved]')) texts.push(t);
+    }
+    const inputs = Array.from(root.querySelectorAll('input, textarea'))
+        .filter(e => !e.closest('[data-bpl-moved]')).map(e => e.value);
+    const imgs = Array.from(root.querySelectorAll('img')).map(e => e.src);
+    const svgs = Array.from(root.querySelectorAll('svg')).map(e => e.outerHTML.length);
+    return {text: texts.join(' | '), inputs: inputs, imgs: imgs, svgs: svgs,
+            complete: Array.from(root.querySelectorAll('img')).every(e => e.complete)};
+}"""
+
+JS_ERRORS = """(root) => Array.from(root.querySelectorAll(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"],'
+      + '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+    .map(e => e.textContent)
+    .filter(t => /Traceback|Error\\b/.test(t))"""
+
+
+def _short(display: dict) -> dict:
+    return {"text": display["text"][:300],
+            "imgs": [s[:40] + f"...({len(s)} chars)" for s in display["imgs"]],
+            "inputs": display["inputs"][:10]}
+
+
+def collapse_left_sidebar(page) -> None:
+    """Clicking the current tab of the left side bar closes the file browser (cosmetic)."""
+    tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+    if tab.count():
+        tab.first.click()
+
+
+def wait_kernel_idle(page, timeout=KERNEL_IDLE_MS) -> None:
+    page.locator(".jp-StatusBar-Item", has_text="| Idle").first.wait_for(timeout=timeout)
+
+
+def run_all_cells(page) -> None:
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^\s*Run\s*$")).click()
+    page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel",
+                 has_text=re.compile(r"^\s*Run All Cells\s*$")).click()
+    # Finished: the first code prompt is numbered and no prompt shows '*'.  (A failing
+    # cell stops the run and leaves the later prompts at '[ ]:'.)
+    page.wait_for_function(
+        """() => {
+            const p = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))
+                           .map(e => e.textContent.trim());
+            return p.length > 0 && /^\\[\\d+\\]:$/.test(p[0]) && !p.some(t => t.includes('*'));
+        }""", timeout=RUN_ALL_MS, polling=200)
+    wait_kernel_idle(page)
+
+
+def choose_control(explorer, how):
+    """Returns (locator, kind) for the control to move."""
+    buttons = explorer.locator("button.jupyter-button:visible, button.widget-button:visible")
+    handles = explorer.locator(".noUi-handle:visible")
+    if how is None:
+        nexts = buttons.filter(has_text=re.compile(r"\b(next|step)\b", re.I))
+        if nexts.count():
+            return nexts.first, "button"
+        if handles.count():
+            return handles.first, "slider"
+        if buttons.count():
+            return buttons.first, "button"
+        raise AssertionError("explorer has no slider handle (.noUi-handle) and no button")
+    kind, which = how
+    if kind == "button":
+        return buttons.filter(has_text=re.compile(str(which), re.I)).first, "button"
+    return handles.nth(int(which)), "slider"
+
+
+def mark_control(control) -> None:
+    """Marks the control's widget so that its own readout (the slider's value) does not
+    count as a change of what the explorer displays."""
+    control.evaluate("""(e) => (e.closest('.widget-slider, .jupyter-widgets.widget-inline-hbox')
+                               || e).setAttribute('data-bpl-moved', '1')""")
+
+
+def move_control(page, control, kind) -> str:
+    """Moves the control; returns a description."""
+    control.scroll_into_view_if_needed()
+    if kind == "button":
+        label = control.inner_text().strip()
+        control.click()
+        return f"clicked button {label!r}"
+    before = control.get_attribute("aria-valuenow")
+    vmax = control.get_attribute("aria-valuemax")
+    key = "ArrowLeft" if (before is not None and vmax is not None
+                          and float(before) >= float(vmax)) else "ArrowRight"
+    control.focus()
+    control.press(key)
+    page.wait_for_function("([e, v]) => e.getAttribute('aria-valuenow') !== v",
+                           arg=[control.element_handle(), before], timeout=DEFAULT_MS)
+    return f"{key} on slider: {before} -> {control.get_attribute('aria-valuenow')}"
+
+
+def wait_display_settled(explorer, page, timeout_s: float = 15.0) -> dict:
+    """Kernel idle, images loaded and the display unchanged over 0.4 s."""
+    wait_kernel_idle(page)
+    deadline = time.monotonic() + timeout_s
+    last = explorer.evaluate(JS_DISPLAY)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(400)
+        now = explorer.evaluate(JS_DISPLAY)
+        if now == last and now["complete"]:
+            return now
+        last = now
+    return last
+
+
+# --------------------------------------------------------------------------- fixture
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not in_ci() and os.environ.get("BPL_BROWSER_TEST", "1") == "0":
+        pytest.skip("BPL_BROWSER_TEST=0")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        _skip_or_fail("chromium is not on PATH")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _skip_or_fail(f"the playwright Python package is missing ({exc})")
+    assert NOTEBOOK.exists(), f"{NOTEBOOK} is missing"
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    sampler = TreeSampler(os.getpid())
+    sampler.start()
+    server = LabServer(tmp_path_factory.mktemp("jupyterlab"), NOTEBOOK)
+    state = {"server": server, "timings": timings, "results": {}, "run_all_error": None}
+    pw = browser = None
+    try:
+        server.start()
+        timings["server_ready_s"] = time.monotonic() - t0
+        pw = sync_playwright().start()
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS,
+                                     headless=True, chromium_sandbox=False)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.set_default_timeout(DEFAULT_MS)
+        console_errors: list[str] = []
+        page.on("pageerror", lambda e: console_errors.append(str(e)))
+        state.update(page=page, console_errors=console_errors)
+
+        t = time.monotonic()
+        page.goto(server.url(), wait_until="domcontentloaded", timeout=60_000)
+        page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+        wait_kernel_idle(page)
+        collapse_left_sidebar(page)
+        timings["page_and_kernel_ready_s"] = time.monotonic() - t
+
+        t = time.monotonic()
+        try:
+            run_all_cells(page)
+        except Exception as exc:  # reported by test_every_cell_ran
+            state["run_all_error"] = f"{type(exc).__name__}: {exc}"
+        timings["run_all_s"] = time.monotonic() - t
+        yield state
+    finally:
+        if browser is not None:
+            try:
+                browser.close()
+            except Exception:
+                pass
+        if pw is not None:
+            try:
+                pw.stop()
+            except Exception:
+                pass
+        sampler.sample()
+        server.stop(sampler)
+        sampler.stop()
+        # Chromium / Playwright driver processes still alive after close(): stop them too.
+        with sampler.lock:
+            seen = dict(sampler.seen)
+        for pid, (start, name) in seen.items():
+            if name in ("chromium", "playwright-driver"):
+                stop_pid(pid, start, grace=3)
+        leftovers = [f"{p} {n}" for p, (st, n) in seen.items()
+                     if st is not None and _start_time(p) == st]
+        timings["total_wall_s"] = time.monotonic() - t0
+        metrics = {
+            "notebook": str(NOTEBOOK.relative_to(REPO)),
+            "wall_time_s": round(timings["total_wall_s"], 2),
+            "phases_s": {k: round(v, 2) for k, v in timings.items()},
+            "peak_memory_pss_mb": round(sampler.peak_pss_kb / 1024, 1),
+            "peak_memory_rss_sum_mb": round(sampler.peak_rss_kb / 1024, 1),
+            "peak_pss_by_process_mb": {k: round(v / 1024, 1) for k, v in
+                                       sorted(sampler.peak_by_name.items(),
+                                              key=lambda kv: -kv[1])},
+            "peak_process_count": sampler.peak_procs,
+            "explorers": state["results"],
+            "leftover_processes": leftovers,
+        }
+        (ARTIFACTS / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        print(f"\n[browser test] wall time {metrics['wall_time_s']} s "
+              f"(phases {metrics['phases_s']}); peak memory of server+kernel+chromium tree: "
+              f"{metrics['peak_memory_pss_mb']} MB PSS "
+              f"({metrics['peak_memory_rss_sum_mb']} MB summed RSS, "
+              f"{sampler.peak_procs} processes); by process {metrics['peak_pss_by_process_mb']}; "
+              f"leftover processes: {leftovers or 'none'}")
+
+
+# --------------------------------------------------------------------------- tests
+
+def _require_run_all(lab):
+    if lab["run_all_error"]:
+        pytest.fail("Run All Cells did not finish: " + lab["run_all_error"], pytrace=False)
+
+
+def test_every_cell_ran(lab):
+    page = lab["page"]
+    prompts = page.evaluate(JS_PROMPTS)
+    errors = page.locator(".jp-Notebook").first.evaluate(JS_ERRORS)
+    assert not lab["run_all_error"], (
+        f"Run All Cells did not finish ({lab['run_all_error']}); prompts: {prompts}; "
+        f"errors: {errors}\nserver log:\n{lab['server'].log_tail()}")
+    assert prompts, "no code cells found"
+    not_run = [(i, p) for i, p in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", p)]
+    assert not not_run, f"code cells not run (index, prompt): {not_run}; errors: {errors}"
+    numbers = [int(p[1:-2]) for p in prompts]
+    assert numbers == sorted(numbers), f"cells ran out of order: {prompts}"
+    assert not errors, "error outputs:\n" + "\n----\n".join(e[-2000:] for e in errors)
+
+
+@pytest.mark.parametrize("name", list(EXPLORERS))
+def test_explorer_reacts(lab, name):
+    _require_run_all(lab)
+    page = lab["page"]
+    explorer = page.locator(f".bpl-explorer.bpl-{name}")
+    assert explorer.count() == 1, (
+        f"expected one element with classes bpl-explorer bpl-{name}, found "
+        f"{explorer.count()}; explorers on the page: "
+        f"{page.evaluate('''() => Array.from(document.querySelectorAll('.bpl-explorer')).map(e => e.className)''')}")
+    explorer.scroll_into_view_if_needed()
+    explorer.wait_for(state="visible")
+    control, kind = choose_control(explorer, EXPLORERS[name])
+    mark_control(control)
+    before = wait_display_settled(explorer, page)
+
+    t = time.monotonic()
+    action = move_control(page, control, kind)
+    try:
+        page.wait_for_function(
+            f"([root, before]) => {{ const now = ({JS_DISPLAY})(root); "
+            "return now.text !== before.text || JSON.stringify(now.imgs) !== JSON.stringify(before.imgs)"
+            " || JSON.stringify(now.inputs) !== JSON.stringify(before.inputs)"
+            " || JSON.stringify(now.svgs) !== JSON.stringify(before.svgs); }",
+            arg=[explorer.element_handle(), before], timeout=CHANGE_MS, polling=100)
+    except Exception as exc:
+        raise AssertionError(f"{name}: nothing displayed changed within {CHANGE_MS} ms after "
+                             f"{action}; display: {_short(before)}") from exc
+    after = wait_display_settled(explorer, page)
+    reaction_s = time.monotonic() - t
+    changed = [k for k in ("text", "imgs", "inputs", "svgs") if after[k] != before[k]]
+
+    shot = ARTIFACTS / f"{name}.png"
+    explorer.scroll_into_view_if_needed()
+    explorer.screenshot(path=str(shot))
+    lab["results"][name] = {"action": action, "changed": changed,
+                            "reaction_s": round(reaction_s, 2),
+                            "screenshot": str(shot.relative_to(REPO))}
+    errors = explorer.evaluate(JS_ERRORS)
+    assert not errors, f"{name}: error output after {action}:\n" + "\n".join(errors)
+    assert changed, (f"{name}: display changed only transiently after {action}: "
+                     f"before {_short(before)}, after {_short(after)}")

@@ -1,0 +1,81 @@
+"""``check(grade_id, *answers)``: run a part's tests on the student's answers, print one line per
+test and a total, and return the :class:`~backproplab.grading.results.PartResult`.
+
+Under the grader (environment variable :data:`GRADING_ENV` set), the result is also emitted as
+a display output of mimetype :data:`~backproplab.grading.results.RESULT_MIMETYPE`, which is
+how the grader reads the score of each part.
+"""
+
+import os
+
+from .checks import Checks
+from .feedback import describe_exception, part_lines
+from .registry import get_part
+from .results import (ERROR, FAILED, NOT_ATTEMPTED, PASSED, RESULT_MIMETYPE, PartResult,
+                      TestResult)
+
+__all__ = ["check", "run_part", "GRADING_ENV"]
+
+GRADING_ENV = "BACKPROPLAB_GRADING"
+
+
+def check(grade_id, *answers):
+    """Check your answer to part ``grade_id``: ``check("sigmoid", sigmoid)``.
+
+    Prints one line per test (✓ or ✗, points, and what went wrong) and a total line, and
+    returns the result (``.score``, ``.max_score``, ``.tests``). Never raises, except a
+    KeyError for an unknown ``grade_id`` (the message lists the known ones).
+    """
+    part = get_part(grade_id)
+    result = run_part(part, answers)
+    print("\n".join(result.lines))
+    if os.environ.get(GRADING_ENV):
+        _emit(result)
+    return result
+
+
+def run_part(part, answers):
+    """Run ``part`` on ``answers`` and score it; exceptions end up in the result, not raised."""
+    t = Checks()
+    crash = None
+    try:
+        part.run(t, *answers)
+    except KeyboardInterrupt:  # the grader's timeout: let it stop the cell
+        raise
+    except BaseException as exc:  # e.g. the part called the student's code outside a test
+        crash = exc
+    tests = _scaled(t.results, part.points)
+    if isinstance(crash, NotImplementedError) \
+            or (tests and all(test.status == NOT_ATTEMPTED for test in tests)):
+        status, score = NOT_ATTEMPTED, 0.0
+    elif crash is not None or not tests:
+        reason = describe_exception(crash) if crash else "this part defines no tests"
+        tests.append(TestResult("the checks could not run", ERROR, 0.0, 0.0, reason))
+        status, score = ERROR, 0.0
+    else:
+        score = sum(test.points for test in tests)
+        status = PASSED if all(test.status == PASSED for test in tests) else FAILED
+    result = PartResult(part.grade_id, round(score, 6), float(part.points), status, tests)
+    result.lines = part_lines(result, part.title)
+    return result
+
+
+def _scaled(results, points):
+    """Turn the tests' relative weights into points adding up to the part's ``points``."""
+    weight = sum(test.max_points for test in results)
+    for test in results:
+        test.points = test.points * points / weight
+        test.max_points = test.max_points * points / weight
+    return results
+
+
+def _emit(result):
+    """Send the result to the grader as a display output (only inside an IPython kernel)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display({RESULT_MIMETYPE: result.to_json()}, raw=True)
+    except Exception as exc:  # the grader will report "no result"; check() itself must not raise
+        print(f"(could not send the result to the grader: {describe_exception(exc)})")

@@ -1,0 +1,133 @@
+"""The object a part's function receives: ``t.close(...)``, ``t.equal(...)``, ``t.shape(...)``,
+``t.true(...)``, ``t.raises(...)`` each run one test and record its result.
+
+Every test takes ``call``, a function of no arguments that calls the student's code (usually a
+``lambda``). Calling it here, not in the part's body, is what lets one test fail with a clear
+message while the other tests still run.
+"""
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .compare import matching_mistake, same_value
+from .feedback import describe_exception, describe_warning, explain_difference, summarize
+from .results import ERROR, FAILED, NOT_ATTEMPTED, PASSED, TestResult
+
+__all__ = ["Checks"]
+
+
+@dataclass
+class _Outcome:
+    """What calling the student's code gave: a value or an exception, and the warnings."""
+
+    value: object = None
+    exception: BaseException = None
+    notes: list = field(default_factory=list)
+
+
+def _attempt(call):
+    """Run ``call()``; exceptions and warnings are captured, never propagated (except Ctrl-C,
+    which is how the grader interrupts an endless loop)."""
+    outcome = _Outcome()
+    # Warnings become notes: a RuntimeWarning from a naive sigmoid must not zero a correct
+    # answer, nor turn into an exception under `-W error` or pytest's filterwarnings.
+    with warnings.catch_warnings(record=True) as caught, \
+            np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+        warnings.simplefilter("always")
+        try:
+            outcome.value = call()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: check() must never raise
+            outcome.exception = exc
+    outcome.notes = list(dict.fromkeys(describe_warning(w) for w in caught))
+    return outcome
+
+
+class Checks:
+    """Collects the tests of one part. Each method runs one test worth ``points`` (relative
+    weights: the part's tests are scaled to the points given to ``@part``)."""
+
+    def __init__(self):
+        self.results = []
+
+    # -- the tests -------------------------------------------------------------------------
+
+    def close(self, name, call, expected, *, mistakes=None, points=1, rtol=1e-5, atol=1e-8):
+        """``call()`` must return numbers allclose to ``expected``, of the same shape.
+
+        ``mistakes`` maps a description of a known bug ("the gradient without the 1/N") to
+        the answer that bug produces (or a function computing it): when the student's answer
+        matches one, the message names the mistake.
+        """
+        self._compare(name, call, expected, mistakes, points, rtol, atol)
+
+    def equal(self, name, call, expected, *, mistakes=None, points=1):
+        """``call()`` must return something equal to ``expected`` (exact for ints, strings,
+        tuples; allclose for floats)."""
+        self._compare(name, call, expected, mistakes, points, rtol=1e-9, atol=0.0)
+
+    def shape(self, name, call, shape, *, points=1):
+        """``call()`` must return an array of shape ``shape``."""
+        outcome = _attempt(call)
+        if outcome.exception is None:
+            got = np.shape(outcome.value)
+            ok = got == tuple(shape)
+            message = "" if ok else f"expected shape {tuple(shape)}, got shape {got}"
+            return self._record(name, points, outcome, ok, message)
+        return self._record(name, points, outcome)
+
+    def true(self, name, call, hint, *, points=1):
+        """``call()`` must return something true; ``hint`` says what failed and why it matters.
+
+        Inside ``call``, an AssertionError with a message counts as a failure with that
+        message, so a property can be a small function full of asserts.
+        """
+        outcome = _attempt(call)
+        if isinstance(outcome.exception, AssertionError):
+            detail = str(outcome.exception)
+            return self._record(name, points, replace(outcome, exception=None), False,
+                                f"{hint}: {detail}" if detail else hint)
+        if outcome.exception is None:
+            return self._record(name, points, outcome, bool(outcome.value), hint)
+        return self._record(name, points, outcome)
+
+    def raises(self, name, call, exception, *, points=1):
+        """``call()`` must raise ``exception`` (a class or a tuple of classes)."""
+        outcome = _attempt(call)
+        if isinstance(outcome.exception, NotImplementedError) \
+                or (outcome.exception is not None and not isinstance(outcome.exception, exception)):
+            return self._record(name, points, outcome)
+        names = exception.__name__ if isinstance(exception, type) \
+            else " or ".join(e.__name__ for e in exception)
+        ok = outcome.exception is not None
+        message = "" if ok else f"expected {names}, but it returned {summarize(outcome.value)}"
+        return self._record(name, points, replace(outcome, exception=None), ok, message)
+
+    # -- shared machinery ------------------------------------------------------------------
+
+    def _compare(self, name, call, expected, mistakes, points, rtol, atol):
+        outcome = _attempt(call)
+        if outcome.exception is not None:
+            return self._record(name, points, outcome)
+        got = outcome.value
+        if same_value(got, expected, rtol, atol):
+            return self._record(name, points, outcome, True)
+        difference = explain_difference(got, expected)
+        mistake = matching_mistake(got, mistakes, rtol, atol)
+        message = f"looks like {mistake} ({difference})" if mistake else difference
+        return self._record(name, points, outcome, False, message)
+
+    def _record(self, name, points, outcome, ok=False, message=""):
+        """Store a TestResult. With an exception in ``outcome``, the exception is the verdict."""
+        exc = outcome.exception
+        if isinstance(exc, NotImplementedError):
+            status, message = NOT_ATTEMPTED, "not attempted yet"
+        elif exc is not None:
+            status, message = ERROR, f"raised {describe_exception(exc)}"
+        else:
+            status, message = (PASSED, "") if ok else (FAILED, message)
+        self.results.append(TestResult(name, status, points if status == PASSED else 0,
+                                       points, message, outcome.notes))

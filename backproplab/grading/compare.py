@@ -1,0 +1,46 @@
+"""Is a student's answer right? Comparisons that never raise, whatever the student returned."""
+
+import numpy as np
+
+__all__ = ["as_numbers", "same_value", "matching_mistake"]
+
+
+def as_numbers(x):
+    """``x`` as a float ndarray, or None when it is not numbers (None, a string, an object)."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return arr
+
+
+def same_value(got, expected, rtol=1e-5, atol=1e-8):
+    """True when ``got`` equals ``expected``: same shape and allclose for numbers, == otherwise.
+
+    Shapes must match exactly: a (3, 1) answer for a (3,) one is a real bug (it broadcasts
+    silently later), so allclose's broadcasting is not allowed to hide it.
+    """
+    want = as_numbers(expected)
+    if want is None or isinstance(expected, str):
+        try:
+            return bool(got == expected)
+        except Exception:  # e.g. comparing arrays of different shapes
+            return False
+    have = as_numbers(got)
+    if have is None or have.shape != want.shape:
+        return False
+    with np.errstate(all="ignore"):  # inf entries: a verdict, not a warning
+        return bool(np.allclose(have, want, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def matching_mistake(got, mistakes, rtol=1e-5, atol=1e-8):
+    """The description of the first known mistake whose answer ``got`` reproduces, else None.
+
+    ``mistakes`` maps a description ("a transposed weight gradient") to the buggy answer or to a
+    function of no arguments computing it.
+    """
+    for description, buggy in (mistakes or {}).items():
+        value = buggy() if callable(buggy) else buggy
+        if same_value(got, value, rtol, atol):
+            return description
+    return None

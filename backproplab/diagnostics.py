@@ -102,7 +102,7 @@ class Monitor(Callback):
         if self._recording:
             self._record_updates()
         # decide whether the *next* step is recorded, before its forward pass runs
-        self._recording = (state.step + 1) % self.every == 0 or state.step == 0
+        self._recording = (state.step + 1) % self.every == 0
 
     def on_epoch_begin(self, state):
         if state.step == 0:

@@ -34,7 +34,8 @@ def logsumexp(x, axis=-1, keepdims=False):
     x = np.asarray(x)
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)  # all -inf row: avoid inf - inf
-    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf
+        out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
 
 

@@ -343,7 +343,7 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
         self.p = float(p)
-        self.rng = _init.default_rng() if rng is None else rng
+        self.rng = rng  # None: draw from the package generator (reset by manual_seed)
 
     def extra_repr(self):
         return f"p={self.p:g}"
@@ -353,7 +353,8 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self.cache = 1.0
             return x
-        keep = self.rng.random(x.shape) >= self.p
+        rng = self.rng if self.rng is not None else _init.default_rng()
+        keep = rng.random(x.shape) >= self.p
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
         mask = keep.astype(x.dtype) * x.dtype.type(scale)
         self.cache = mask

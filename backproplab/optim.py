@@ -165,12 +165,15 @@ class ExponentialLR(_Schedule):
 
 
 class CosineAnnealingLR(_Schedule):
-    """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
+    """lr = eta_min + (base_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2.
+
+    PyTorch's closed form: after T_max epochs the cosine goes on (the rate rises again).
+    """
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
         super().__init__(optimizer)
         self.T_max, self.eta_min = T_max, eta_min
 
     def lr_at(self, epoch):
-        cos = math.cos(math.pi * min(epoch, self.T_max) / self.T_max)
+        cos = math.cos(math.pi * epoch / self.T_max)
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + cos) / 2

@@ -40,6 +40,8 @@ def _float(x):
     """Accept Python and NumPy real numbers; reject everything else with a clear message."""
     if isinstance(x, Value):
         return x.data
+    if isinstance(x, (str, bytes)):  # float("3") would parse; a string is not a number
+        raise TypeError(f"Value needs a real number, got {type(x).__name__}: {x!r}")
     try:
         f = float(x)
     except (TypeError, ValueError):

@@ -310,10 +310,13 @@ def fit(model, loss_fn, optimizer, data, epochs, batch_size=32, val_data=None, *
             sums = np.zeros(3)  # loss * n, correct, n
             for xb, yb in iterate_minibatches(X, y, batch_size, shuffle=shuffle, rng=rng):
                 state.step += 1
-                pred = model(xb)
-                loss = loss_fn(pred, yb)
-                optimizer.zero_grad()
-                model.backward(loss_fn.backward(), input_grad=False)
+                # overflow shows up as inf/nan, which _check_step reports with where it
+                # appeared; numpy's own warnings would only be noise before that message
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    pred = model(xb)
+                    loss = loss_fn(pred, yb)
+                    optimizer.zero_grad()
+                    model.backward(loss_fn.backward(), input_grad=False)
                 _check_step(state, xb, loss)
                 state.loss = loss
                 for cb in callbacks:

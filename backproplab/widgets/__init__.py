@@ -15,8 +15,8 @@ from ._base import Explorer, ExplorerWidget, figure_to_png
 from .learning_rate import LearningRateExplorer, learning_rate_explorer
 from .neuron import NeuronPlayground, neuron_playground
 from .overfitting import OverfittingExplorer, overfitting_explorer
-
-
+from .stepper import BackpropStepper, backprop_stepper
+from .vanishing import VanishingGradientExplorer, vanishing_gradient_explorer
 
 __all__ = [
     "neuron_playground", "learning_rate_explorer", "backprop_stepper",

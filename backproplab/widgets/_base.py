@@ -23,17 +23,47 @@ import html
 import io
 import time
 
+import inspect
+
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as _PILImage
 
-__all__ = ["Explorer", "ExplorerWidget", "figure_to_png", "fmt", "float_slider",
+__all__ = ["Explorer", "ExplorerWidget", "figure_to_png", "fmt", "accepts", "lean_log_axis", "float_slider",
            "int_slider", "log_slider", "dropdown", "checkbox", "button"]
 
 
 # --------------------------------------------------------------------------- rendering
+
+def _course_style():
+    """The plotting helpers' rc settings (palette, grid, fonts), minus their layout engine:
+    an explorer's figure is laid out once, by hand, so redraws stay fast and steady."""
+    try:
+        from ..plotting._style import STYLE
+    except ImportError:  # pragma: no cover - plotting not installed
+        return {}
+    return {k: v for k, v in STYLE.items() if not k.startswith(("figure.", "savefig."))}
+
+
+def lean_log_axis(axis, numticks=6):
+    """Major ticks only on a log axis (``ax.yaxis``): minor ticks cost most of the drawing
+    time of a small figure and carry no labels."""
+    from matplotlib.ticker import LogLocator, NullLocator
+    axis.set_major_locator(LogLocator(numticks=numticks))
+    axis.set_minor_locator(NullLocator())
+
+
+def accepts(fn, name):
+    """Whether callable ``fn`` takes a keyword argument ``name`` (e.g. a helper's ``ax``)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
 
 def figure_to_png(fig):
     """PNG bytes of a matplotlib figure (Agg), about twice as fast as ``savefig``.
@@ -159,7 +189,9 @@ class Explorer:
         Recompute everything from the controls with the library; return the numbers the
         readout shows (arrays for the picture may be kept on ``self``).
     draw(fig)
-        Draw into the (cleared) persistent figure.
+        Draw into the (cleared) persistent figure, with the course's plotting style. May
+        instead return another Figure (from a helper without an ``ax`` argument): that one
+        is rendered and closed.
     readout_html() -> str
         The text panel, from ``self.values``.
     control_changed(change)
@@ -171,7 +203,7 @@ class Explorer:
     values : dict
         What the last update computed and the readout shows.
     image : ipywidgets.Image
-        The picture (PNG bytes in ``image.value``).
+        The picture (PNG bytes in ``image.value``; ``png`` gives them as ``bytes``).
     readout : ipywidgets.HTML
     widget : ExplorerWidget
         The box to display.
@@ -250,8 +282,18 @@ class Explorer:
         try:
             self.values = self.compute()
             self.fig.clear()
-            self.draw(self.fig)
-            self.image.value = figure_to_png(self.fig)
+            with matplotlib.rc_context(_course_style()):
+                drawn = self.draw(self.fig)
+            if isinstance(drawn, Figure) and drawn is not self.fig:
+                # a helper that can only make its own (pyplot) figure: render it, close it
+                try:
+                    self.image.value = figure_to_png(drawn)
+                    self.image.layout.width = f"{drawn.canvas.get_width_height()[0]}px"
+                finally:
+                    import matplotlib.pyplot as plt
+                    plt.close(drawn)
+            else:
+                self.image.value = figure_to_png(self.fig)
             self.readout.value = self.readout_html()
         except Exception as err:
             self.error = err
@@ -269,9 +311,6 @@ class Explorer:
         so adjusting other controls here still costs a single update."""
 
     def _on_change(self, change=None):
-        if self._held:
-            self._pending = True
-            return
         with self.hold():
             self._pending = True
             self.control_changed(change)
@@ -294,6 +333,11 @@ class Explorer:
             for key, value in values.items():
                 self.controls[key].value = value
         return self.values
+
+    @property
+    def png(self):
+        """The picture on screen, as PNG bytes."""
+        return bytes(self.image.value)
 
     def _ipython_display_(self):  # display(explorer) shows its widget
         from IPython.display import display

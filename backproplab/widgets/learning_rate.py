@@ -13,7 +13,8 @@ import numpy as np
 from ..layers import Parameter
 from ..optim import SGD
 from ..scalar import Value
-from ._base import Explorer, dropdown, float_slider, fmt, int_slider, log_slider
+from ._base import (Explorer, dropdown, float_slider, fmt, int_slider, lean_log_axis,
+                    log_slider)
 
 __all__ = ["learning_rate_explorer", "LearningRateExplorer", "SURFACES", "Surface"]
 
@@ -158,7 +159,9 @@ class LearningRateExplorer(Explorer):
         v, s = self.values, self.surface
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
         fig.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
-        plot_loss_surface(s, s.xlim, s.ylim, path=v["path"], ax=ax)
+        plot_loss_surface(s, s.xlim, s.ylim, path=v["path"], ax=ax, n=100, log_levels=True,
+                          colorbar=False,
+                          xlabel="x", ylabel="y")
         ax.plot(*s.minimum, marker="*", ms=12, color="gold", mec="k", zorder=6)
         ax.set_xlim(*s.xlim)
         ax.set_ylim(*s.ylim)
@@ -166,6 +169,8 @@ class LearningRateExplorer(Explorer):
         steps = np.arange(len(v["losses"]))
         ax2.semilogy(steps, np.maximum(v["losses"], 1e-300), marker="." if len(steps) < 60
                      else None, color="C0")
+        if np.ptp(np.log10(np.maximum(v["losses"], 1e-300))) > 2:
+            lean_log_axis(ax2.yaxis)
         ax2.set(xlabel="step", ylabel="loss (log scale)", title="loss per step",
                 xlim=(0, max(v["steps"], 1)))
         if v["diverged"]:

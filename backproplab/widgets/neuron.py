@@ -105,6 +105,7 @@ class NeuronPlayground(Explorer):
         ax.set(xlim=(-LIM, LIM), ylim=(-LIM, LIM), xlabel="x1", ylabel="x2",
                title="output over the input plane")
         ax.set_aspect("equal")
+        ax.grid(False)
         # the activation function itself, with the probe's z marked
         zmax = max(6.0, abs(v["z"]) * 1.1)
         zs = np.linspace(-zmax, zmax, 301)
@@ -133,7 +134,7 @@ class NeuronPlayground(Explorer):
         d = np.array([w1, w2]) / norm * 0.8
         ax.annotate("", xy=p0 + d, xytext=p0,
                     arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.5})
-        ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
+        ax.legend(loc="lower left", fontsize=8, frameon=True, framealpha=0.85)
 
     def readout_html(self):
         v = self.values

@@ -21,7 +21,7 @@ from ..layers import Dropout, Linear, Sequential, Tanh
 from ..losses import MSELoss
 from ..optim import Adam
 from ..train import fit
-from ._base import Explorer, float_slider, fmt, int_slider
+from ._base import Explorer, float_slider, fmt, int_slider, lean_log_axis
 
 __all__ = ["overfitting_explorer", "OverfittingExplorer", "fit_polynomial", "make_mlp"]
 
@@ -32,6 +32,8 @@ MAX_DEGREE = 15
 L2_OPTIONS = [0.0] + [float(10.0**k) for k in range(-8, 2)]
 HIDDEN_OPTIONS = [2, 4, 8, 16, 32, 64, 128]
 EPOCHS, MLP_LR = 400, 0.01
+N_VAL_SHOWN = 60  # validation points drawn (the error uses all N_VAL)
+MSE_RANGE = (1e-3, 1e3)  # the error panel's y range
 
 
 def fit_polynomial(x, y, degree, l2=0.0):
@@ -88,8 +90,8 @@ class OverfittingExplorer(Explorer):
         order = np.random.default_rng(3).permutation(POOL)
         self.pool_x, self.pool_y = x[order, 0], y[order]
         xv, yv = make_polynomial(N_VAL, TRUE_DEGREE, NOISE, seed=2)
-        self.val_x, self.val_y = xv[:, 0], yv
-        self.xs = np.linspace(-1.0, 1.0, 300)
+        shuffle = np.random.default_rng(4).permutation(N_VAL)  # any prefix spans [-1, 1]
+        self.val_x, self.val_y = xv[shuffle, 0], yv[shuffle]
         super().__init__()
 
     def make_controls(self):
@@ -144,7 +146,7 @@ class OverfittingExplorer(Explorer):
                 curve_tr.append(_mse(layer(polynomial_features(x, d)), y))
                 curve_va.append(_mse(layer(polynomial_features(self.val_x, d)), self.val_y))
                 if d == out["degree"]:
-                    self.ys = layer(polynomial_features(self.xs, d))[:, 0]
+                    self.fitted = layer
             out.update(train_mse=curve_tr[out["degree"] - 1], val_mse=curve_va[out["degree"] - 1],
                        curve_degrees=np.arange(1, MAX_DEGREE + 1),
                        curve_train=np.array(curve_tr), curve_val=np.array(curve_va))
@@ -155,7 +157,7 @@ class OverfittingExplorer(Explorer):
                        val_data=(self.val_x[:, None], self.val_y[:, None]),
                        evaluate_train=out["dropout"] > 0, progress=False, seed=0)
             model.eval()
-            self.ys = model(self.xs[:, None])[:, 0]
+            self.fitted = model
             out.update(train_mse=_mse(model(x[:, None]), y),
                        val_mse=_mse(model(self.val_x[:, None]), self.val_y),
                        curve_epochs=np.array(hist.epochs), curve_train=np.array(hist.train_loss),
@@ -168,32 +170,39 @@ class OverfittingExplorer(Explorer):
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.22)
         self._draw_fit(ax, v)
+        lo, hi = MSE_RANGE  # beyond these the curve sits on the frame: "0" or "huge"
         if v["model"] == "polynomial":
             d = v["curve_degrees"]
-            ax2.semilogy(d, v["curve_train"], marker="o", ms=3, label="train")
-            ax2.semilogy(d, v["curve_val"], marker="o", ms=3, label="validation")
+            ax2.semilogy(d, np.clip(v["curve_train"], lo, hi), marker="o", ms=3, label="train")
+            ax2.semilogy(d, np.clip(v["curve_val"], lo, hi), marker="o", ms=3,
+                         label="validation")
             ax2.axvline(v["degree"], color="0.5", ls="--", lw=1)
-            ax2.set(xlabel="polynomial degree", ylabel="MSE (log scale)",
+            ax2.set(xlabel="polynomial degree", ylabel="MSE (log scale, clipped)",
                     title="error vs capacity")
         else:
-            ax2.semilogy(v["curve_epochs"], v["curve_train"], label="train")
-            ax2.semilogy(v["curve_epochs"], v["curve_val"], label="validation")
+            ax2.semilogy(v["curve_epochs"], np.clip(v["curve_train"], lo, hi), label="train")
+            ax2.semilogy(v["curve_epochs"], np.clip(v["curve_val"], lo, hi),
+                         label="validation")
             ax2.set(xlabel="epoch", ylabel="MSE (log scale)", title="training curve")
+        ax2.set_ylim(lo / 1.5, hi * 1.5)
+        lean_log_axis(ax2.yaxis)
         ax2.axhline(NOISE**2, color="0.3", ls=":", lw=1, label="noise level σ²")
         ax2.legend(fontsize=8)
 
     def _draw_fit(self, ax, v):
-        ax.plot(self.xs, true_function(self.xs, TRUE_DEGREE), color="0.4", ls="--", lw=1.5,
-                label="true function")
-        ax.scatter(self.val_x, self.val_y, s=8, color="C1", alpha=0.35, label="validation")
-        ax.scatter(v["train_x"], v["train_y"], s=25, color="C0", edgecolor="k", zorder=4,
-                   label="train")
-        ax.plot(self.xs, self.ys, color="C3", lw=2, label="fit")
-        ax.set(xlim=(-1.05, 1.05), ylim=(-2.2, 2.2), xlabel="x", ylabel="y")
+        from ..plotting import plot_fit
+
+        if v["model"] == "polynomial":
+            d = v["degree"]
+            label, features = f"degree {d} fit", (lambda xs: polynomial_features(xs, d))
+        else:
+            label, features = f"MLP fit ({v['hidden']} hidden)", None
+        plot_fit(v["train_x"], v["train_y"], {label: self.fitted}, ax=ax, features=features,
+                 true_fn=lambda xs: true_function(xs, TRUE_DEGREE),
+                 val=(self.val_x[:N_VAL_SHOWN], self.val_y[:N_VAL_SHOWN]))
         model = (f"degree {v['degree']} polynomial" if v["model"] == "polynomial"
                  else f"MLP, {v['hidden']} hidden units, dropout {v['dropout']:g}")
         ax.set_title(f"{model}, λ = {v['l2']:g}", fontsize=10)
-        ax.legend(loc="lower right", fontsize=7, ncol=2)
 
     def readout_html(self):
         v = self.values

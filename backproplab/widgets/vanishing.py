@@ -14,7 +14,7 @@ from ..diagnostics import Monitor
 from ..layers import (BatchNorm1d, LeakyReLU, Linear, ReLU, Residual, Sequential, Sigmoid,
                       Tanh)
 from ..losses import CrossEntropyLoss
-from ._base import Explorer, checkbox, dropdown, fmt, int_slider
+from ._base import Explorer, accepts, checkbox, dropdown, fmt, int_slider
 
 __all__ = ["vanishing_gradient_explorer", "VanishingGradientExplorer", "build_network"]
 
@@ -108,14 +108,19 @@ class VanishingGradientExplorer(Explorer):
         from ..plotting import plot_gradient_flow
 
         v = self.values
-        ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.25)
-        plot_gradient_flow(dict(zip(v["names"], v["grad_norms"])), ax=ax)
-        ax.set_title(f"||dL/dW|| per layer · first/last = {fmt(v['ratio'], 3)}", fontsize=10)
+        norms = dict(zip(v["names"], v["grad_norms"]))
+        title = (f"{v['depth']} hidden layers, {v['activation']}, {v['init']}"
+                 f"{', batch norm' if v['batchnorm'] else ''}"
+                 f"{', residual' if v['residual'] else ''}: first/last = {fmt(v['ratio'], 3)}")
+        if not accepts(plot_gradient_flow, "ax"):
+            return plot_gradient_flow(norms, title=title)  # the helper's own figure
+        ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1]})
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.84, wspace=0.25)
+        plot_gradient_flow(norms, ax=ax, title="")
+        fig.suptitle(title, fontsize=11)
         ax2.plot(np.arange(1, len(v["act_std"]) + 1), v["act_std"], marker="o", ms=3)
         ax2.set(xlabel="hidden layer", ylabel="std of the activations",
                 title="forward signal", ylim=(0, None))
-        ax2.grid(True, alpha=0.3)
 
     def readout_html(self):
         v = self.values

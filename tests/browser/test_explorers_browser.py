@@ -446,15 +446,22 @@ def move_control(page, control, kind) -> str:
         label = control.inner_text().strip()
         control.click()
         return f"clicked button {label!r}"
-    before = control.get_attribute("aria-valuenow")
-    vmax = control.get_attribute("aria-valuemax")
-    key = "ArrowLeft" if (before is not None and vmax is not None
-                          and float(before) >= float(vmax)) else "ArrowRight"
+    # aria-valuenow is rounded (a log slider's exponent to one decimal): watch valuetext too.
+    js_value = ("e => (e.getAttribute('aria-valuenow') || '') + ' / '"
+                " + (e.getAttribute('aria-valuetext') || '')")
+    before = control.evaluate(js_value)
+    now, vmax = control.get_attribute("aria-valuenow"), control.get_attribute("aria-valuemax")
+    key = "ArrowLeft" if (now is not None and vmax is not None
+                          and float(now) >= float(vmax)) else "ArrowRight"
+    js_shown = """e => { const w = e.closest('.widget-slider');
+        const part = s => (w && w.querySelector(s) ? w.querySelector(s).textContent.trim() : '?');
+        return [part('.widget-label'), part('.widget-readout')]; }"""
+    label, shown = control.evaluate(js_shown)
     control.focus()
     control.press(key)
-    page.wait_for_function("([e, v]) => e.getAttribute('aria-valuenow') !== v",
+    page.wait_for_function(f"([e, v]) => ({js_value})(e) !== v",
                            arg=[control.element_handle(), before], timeout=DEFAULT_MS)
-    return f"{key} on slider: {before} -> {control.get_attribute('aria-valuenow')}"
+    return f"{key} on slider {label!r}: {shown} -> {control.evaluate(js_shown)[1]}"
 
 
 def wait_display_settled(explorer, page, timeout_s: float = 15.0) -> dict:

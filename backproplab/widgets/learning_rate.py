@@ -116,7 +116,7 @@ class LearningRateExplorer(Explorer):
             "surface": dropdown("surface", list(SURFACES), surface.label),
             "lr": log_slider("learning rate", surface.default_lr, -4.0, 0.5, step=0.05,
                              readout_format=".3g"),
-            "steps": int_slider("steps", 60, 1, 300),
+            "steps": int_slider("steps", 100, 1, 300),
             "momentum": float_slider("momentum", 0.0, 0.0, 0.99, 0.01),
         }
 

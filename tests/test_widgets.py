@@ -1,0 +1,441 @@
+"""The five explorers, driven without a browser: move a control, check the numbers and the
+picture they display (Agg backend; no pyplot figure may be left behind)."""
+
+import math
+import time
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import backproplab as bpl  # noqa: E402
+from backproplab.functional import sigmoid  # noqa: E402
+from backproplab.widgets import (ExplorerWidget, backprop_stepper,  # noqa: E402
+                                 learning_rate_explorer, neuron_playground,
+                                 overfitting_explorer, vanishing_gradient_explorer)
+from backproplab.widgets.learning_rate import SURFACES, descend  # noqa: E402
+from backproplab.widgets.stepper import backward_steps, default_expression  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+EXPLORERS = {
+    "neuron-playground": neuron_playground,
+    "learning-rate-explorer": learning_rate_explorer,
+    "backprop-stepper": backprop_stepper,
+    "vanishing-gradient-explorer": vanishing_gradient_explorer,
+    "overfitting-explorer": overfitting_explorer,
+}
+
+
+@pytest.fixture(autouse=True)
+def _strict_warnings():
+    """Any warning (RuntimeWarning overflow, matplotlib, ipywidgets deprecation) fails."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_pyplot_figures():
+    """Explorers draw into their own Figure: pyplot's list of figures stays empty."""
+    yield
+    import sys
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        assert plt.get_fignums() == [], "an explorer left a pyplot figure open"
+
+
+def _changed(ex, control, value):
+    """Set a control; return (old values, old image bytes) for comparison."""
+    before_values, before_image = dict(ex.values), ex.png
+    ex.controls[control].value = value
+    assert ex.error is None
+    return before_values, before_image
+
+
+# ----------------------------------------------------------------------------- all five
+
+@pytest.mark.parametrize("name", EXPLORERS)
+def test_explorer_widget_contract(name):
+    w = EXPLORERS[name]()
+    assert isinstance(w, ExplorerWidget)
+    assert {"bpl-explorer", f"bpl-{name}"} <= set(w._dom_classes)
+    ex = w.explorer
+    assert w.controls is ex.controls and w.values is ex.values and w.image is ex.image
+    assert ex.png.startswith(PNG) and ex.image.format == "png"
+    assert ex.readout.value and ex.n_updates == 1
+    assert ex.image in w.children and ex.readout in w.children
+    # displayable as a widget (what JupyterLab renders)
+    bundle = w._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    # every control is inside the box, and sliders only recompute on release
+    shown = set()
+    stack = list(w.children)
+    while stack:
+        item = stack.pop()
+        shown.add(item)
+        stack.extend(getattr(item, "children", ()))
+    assert set(ex.controls.values()) <= shown
+    for c in ex.controls.values():
+        if hasattr(c, "continuous_update"):
+            assert c.continuous_update is False, c.description
+
+
+def test_hold_gives_one_update():
+    ex = neuron_playground().explorer
+    n = ex.n_updates
+    ex.set(w1=0.5, w2=0.25, b=-1.0)
+    assert ex.n_updates == n + 1
+    assert (ex.values["w1"], ex.values["w2"], ex.values["b"]) == (0.5, 0.25, -1.0)
+
+
+def test_error_is_shown_and_raised(monkeypatch):
+    ex = neuron_playground().explorer
+
+    def broken():
+        raise ValueError("boom")
+    monkeypatch.setattr(ex, "compute", broken)
+    with pytest.raises(ValueError, match="boom"):
+        ex.controls["w1"].value = 3.0
+    assert "boom" in ex.readout.value and ex.error is not None
+
+
+# ----------------------------------------------------------------------------- neuron
+
+def test_neuron_output_is_activation_of_weighted_sum():
+    ex = neuron_playground().explorer
+    _, image = _changed(ex, "w1", 2.0)
+    v = ex.values
+    z = 2.0 * v["x1"] + v["w2"] * v["x2"] + v["b"]
+    assert v["z"] == pytest.approx(z)
+    assert v["output"] == pytest.approx(float(sigmoid(z)))
+    assert ex.png != image
+    assert f"{v['output']:.4g}" in ex.readout.value
+
+
+@pytest.mark.parametrize("activation, f", [
+    ("sigmoid", lambda z: 1 / (1 + math.exp(-z))),
+    ("tanh", math.tanh),
+    ("relu", lambda z: max(z, 0.0)),
+    ("leaky relu", lambda z: z if z > 0 else 0.1 * z),
+    ("linear", lambda z: z),
+])
+def test_neuron_activations(activation, f):
+    ex = neuron_playground().explorer
+    for w1, w2, b, x1, x2 in [(1.5, -2.0, 0.3, 1.0, 1.0), (-0.7, 0.4, -1.2, 2.0, -0.5)]:
+        ex.set(activation=activation, w1=w1, w2=w2, b=b, x1=x1, x2=x2)
+        z = w1 * x1 + w2 * x2 + b
+        assert ex.values["z"] == pytest.approx(z)
+        assert ex.values["output"] == pytest.approx(f(z))
+        # the heat map is the same function over the plane
+        g = ex.grid
+        assert ex.a_plane[0, -1] == pytest.approx(f(w1 * g[-1] + w2 * g[0] + b))
+
+
+def test_neuron_boundary_line():
+    ex = neuron_playground().explorer
+    ex.set(w1=2.0, w2=-1.0, b=1.0)
+    assert ex.values["slope"] == pytest.approx(2.0)
+    assert ex.values["intercept"] == pytest.approx(1.0)
+    ex.set(w2=0.0)
+    assert ex.values["slope"] is None and "vertical" in ex.readout.value
+    ex.set(w1=0.0)
+    assert "same everywhere" in ex.readout.value
+
+
+# ----------------------------------------------------------------------------- learning rate
+
+def test_gradient_from_backprop_matches_calculus():
+    s = SURFACES["Rosenbrock-like valley"]
+    f, g = s.value_and_grad(-0.5, 0.8)
+    x, y = -0.5, 0.8
+    assert f == pytest.approx((1 - x) ** 2 + 10 * (y - x * x) ** 2)
+    assert g == pytest.approx([-2 * (1 - x) - 40 * x * (y - x * x), 20 * (y - x * x)])
+
+
+def test_tiny_learning_rate_crawls():
+    ex = learning_rate_explorer().explorer
+    ex.set(lr=1e-4, steps=50)
+    v = ex.values
+    assert not v["diverged"] and v["steps_run"] == 50
+    assert v["moved"] < 0.1  # of the 2.9 to the minimum
+    assert v["loss_end"] < v["loss_start"]
+    assert "crawling" in v["status"]
+
+
+def test_huge_learning_rate_diverges_without_warnings():
+    ex = learning_rate_explorer().explorer
+    before = ex.png
+    ex.controls["lr"].value = 3.0  # > 2/λmax = 0.2 for the ill-conditioned quadratic
+    v = ex.values
+    assert v["diverged"] and v["diverged_at"] is not None
+    assert v["steps_run"] < v["steps"]
+    assert "diverged" in ex.readout.value
+    assert np.isfinite(v["path"]).all() and np.isfinite(v["losses"]).all()
+    assert ex.png != before
+    assert v["lr_max"] == pytest.approx(0.2, rel=1e-4)
+
+
+def test_good_learning_rate_converges_and_momentum_changes_the_path():
+    ex = learning_rate_explorer().explorer
+    ex.set(lr=0.15, steps=200)
+    assert ex.values["loss_end"] < 1e-6 and "converged" in ex.values["status"]
+    path = ex.values["path"].copy()
+    ex.controls["momentum"].value = 0.9
+    assert not np.allclose(ex.values["path"][:20], path[:20])
+    # momentum widens the stable range: 2 (1 + 0.9) / 10
+    assert ex.values["lr_max"] == pytest.approx(0.38, rel=1e-4)
+
+
+def test_steps_slider_and_surface_dropdown():
+    ex = learning_rate_explorer().explorer
+    ex.controls["steps"].value = 5
+    assert len(ex.values["path"]) == 6
+    ex.controls["surface"].value = "Rosenbrock-like valley"
+    assert ex.controls["lr"].value == pytest.approx(SURFACES["Rosenbrock-like valley"].default_lr)
+    assert ex.values["surface"] == "Rosenbrock-like valley"
+    np.testing.assert_allclose(ex.values["path"][0], SURFACES["Rosenbrock-like valley"].start)
+
+
+def test_descend_matches_hand_written_gradient_descent():
+    s = SURFACES["ill-conditioned quadratic"]
+    path, losses, diverged = descend(s, lr=0.05, steps=10, momentum=0.5)
+    p, v = np.array(s.start), None
+    for _ in range(10):
+        g = np.array([p[0], 10 * p[1]])
+        v = g if v is None else 0.5 * v + g
+        p = p - 0.05 * v
+    np.testing.assert_allclose(path[-1], p)
+    assert diverged is None
+
+
+# ----------------------------------------------------------------------------- stepper
+
+def _fresh_reference():
+    o = default_expression()
+    o.backward()
+    return {v.label: v.grad for v in o.topological_order()}
+
+
+def test_stepper_walks_to_backward():
+    ex = backprop_stepper().explorer
+    assert ex.values["step"] == 0 and ex.values["grads"] == {}
+    assert ex.n_steps == 10
+    images = {ex.png}
+    for k in range(1, ex.n_steps + 1):
+        ex.controls["next"].click()
+        assert ex.values["step"] == k and len(ex.values["grads"]) == k
+        images.add(ex.png)
+    assert len(images) == ex.n_steps + 1  # every step draws a different picture
+    ref = _fresh_reference()
+    assert ex.values["grads"].keys() == ref.keys()
+    for name, g in ref.items():
+        assert ex.values["grads"][name] == pytest.approx(g, abs=1e-12)
+    assert ex.values["matches_backward"] is True
+    assert "backward" in ex.readout.value
+    ex.controls["next"].click()  # past the end: stays
+    assert ex.values["step"] == ex.n_steps
+
+
+def test_stepper_text_shows_the_chain_rule():
+    ex = backprop_stepper().explorer
+    ex.controls["next"].click()
+    assert ex.values["current"] == "o" and ex.values["grads"] == {"o": 1.0}
+    ex.controls["next"].click()
+    assert ex.values["current"] == "n"
+    text = ex.values["text"]
+    assert "d o/d n = 1 - tanh(n)^2" in text and "= 0.5" in text
+    assert "n.grad = o.grad × d o/d n = 1 × 0.5 = 0.5" in text
+    assert ex.values["grads"]["n"] == pytest.approx(0.5)
+    # x1's gradient: w1 * x1w1.grad = -3 * 0.5
+    while ex.values["current"] != "x1":
+        ex.controls["next"].click()
+    assert "d x1w1/d x1 = w1 = -3" in ex.values["text"]
+    assert ex.values["grads"]["x1"] == pytest.approx(-1.5)
+
+
+def test_stepper_back_and_reset_restore():
+    ex = backprop_stepper().explorer
+    snapshots = [(dict(ex.values["grads"]), ex.values["text"], ex.png)]
+    for _ in range(4):
+        ex.controls["next"].click()
+        snapshots.append((dict(ex.values["grads"]), ex.values["text"], ex.png))
+    for k in range(3, -1, -1):
+        ex.controls["back"].click()
+        assert ex.values["step"] == k
+        assert (ex.values["grads"], ex.values["text"], ex.png) == snapshots[k]
+    ex.controls["back"].click()
+    assert ex.values["step"] == 0
+    for _ in range(3):
+        ex.controls["next"].click()
+    ex.controls["reset"].click()
+    assert ex.values["step"] == 0 and ex.values["grads"] == {}
+    assert ex.png == snapshots[0][2]
+
+
+def test_stepper_leaves_the_expression_grads_alone():
+    o = default_expression()
+    ex = backprop_stepper(o).explorer
+    for _ in range(ex.n_steps):
+        ex.controls["next"].click()
+    assert all(v.grad == 0.0 for v in o.topological_order())
+
+
+def test_stepper_custom_expression_with_reuse():
+    a = bpl.Value(1.5, label="a")
+    b = bpl.Value(-2.0, label="b")
+    y = (a * a + a * b).sigmoid() / b - (a ** 3).exp() * 0.1  # a used four times
+    ex = backprop_stepper(y).explorer
+    for _ in range(ex.n_steps):
+        ex.controls["next"].click()
+    y.backward()
+    assert ex.values["grads"]["a"] == pytest.approx(a.grad)
+    assert ex.values["grads"]["b"] == pytest.approx(b.grad)
+    assert ex.values["matches_backward"] is True
+    # a's step lists every use and adds them
+    ex.go([s["node"] for s in ex.steps].index(a) + 1)
+    assert ex.values["current"] == "a" and "add up" in ex.values["text"]
+
+
+def test_stepper_rejects_non_values():
+    with pytest.raises(TypeError, match="Value"):
+        backprop_stepper(3.0)
+
+
+def test_backward_steps_is_reverse_topological():
+    o = default_expression()
+    steps = backward_steps(o)
+    seen = set()
+    for s in steps:  # every user of a node is done before the node
+        for parent, *_ in s["terms"]:
+            assert parent in seen
+        seen.add(s["node"])
+
+
+# ----------------------------------------------------------------------------- vanishing
+
+def test_sigmoid_gradients_vanish_relu_he_does_not():
+    ex = vanishing_gradient_explorer().explorer
+    ex.set(depth=20, activation="sigmoid", init="Xavier")
+    sig = ex.values["ratio"]
+    assert sig < 1e-3
+    assert len(ex.values["grad_norms"]) == 21
+    assert "vanishing" in ex.readout.value
+    image = ex.png
+    ex.set(activation="ReLU", init="He")
+    relu = ex.values["ratio"]
+    assert relu > 1e3 * sig and relu > 1e-2
+    assert ex.png != image
+
+
+def test_residual_and_batchnorm_help_sigmoid():
+    ex = vanishing_gradient_explorer().explorer
+    ex.set(depth=20, activation="sigmoid", init="Xavier")
+    plain = ex.values["ratio"]
+    ex.controls["residual"].value = True
+    assert ex.values["ratio"] > 1e3 * plain
+    ex.controls["residual"].value = False
+    ex.controls["batchnorm"].value = True
+    assert ex.values["ratio"] > 1e3 * plain
+
+
+def test_vanishing_numbers_are_the_library_gradients():
+    from backproplab.diagnostics import gradient_norms
+    from backproplab.widgets.vanishing import build_network
+    ex = vanishing_gradient_explorer().explorer
+    ex.set(depth=5, activation="tanh", init="Xavier", batchnorm=True)
+    model = build_network(5, "tanh", "Xavier", batchnorm=True)
+    norms = gradient_norms(model, bpl.CrossEntropyLoss(), ex.X, ex.y)
+    linear = [norms[name] for name, m in model.named_modules() if isinstance(m, bpl.Linear)]
+    np.testing.assert_allclose(ex.values["grad_norms"], linear, rtol=1e-12)
+
+
+def test_vanishing_is_seeded():
+    a, b = vanishing_gradient_explorer().explorer, vanishing_gradient_explorer().explorer
+    for ex in (a, b):
+        ex.set(depth=12, activation="tanh", init="small normal (std 0.01)")
+    assert a.png == b.png
+    np.testing.assert_array_equal(a.values["grad_norms"], b.values["grad_norms"])
+
+
+# ----------------------------------------------------------------------------- overfitting
+
+def test_high_degree_overfits():
+    ex = overfitting_explorer().explorer
+    ex.controls["degree"].value = 1
+    low = dict(ex.values)
+    _, image = _changed(ex, "degree", 15)
+    high = ex.values
+    assert high["train_mse"] < low["train_mse"]
+    assert high["val_mse"] > high["train_mse"]
+    assert high["val_mse"] > low["val_mse"]
+    assert ex.png != image
+    # the U-curve: training error falls with the degree, validation error has an inner minimum
+    assert high["curve_train"][-1] < high["curve_train"][0]
+    best = int(np.argmin(high["curve_val"]))
+    assert 0 < best < len(high["curve_val"]) - 1
+
+
+def test_more_data_and_l2_tame_the_high_degree_fit():
+    ex = overfitting_explorer().explorer
+    ex.set(degree=15, n_train=15)
+    wild = ex.values["val_mse"]
+    ex.controls["n_train"].value = 100
+    assert ex.values["val_mse"] < wild / 10
+    ex.set(n_train=15, l2=1e-3)
+    assert ex.values["val_mse"] < wild / 10
+    assert ex.values["train_mse"] > 1e-6  # no longer interpolating
+
+
+def test_polynomial_fit_is_least_squares():
+    from backproplab.data import polynomial_features
+    from backproplab.widgets.overfitting import fit_polynomial
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 40)
+    y = 1 - 2 * x + 0.5 * x ** 3 + 0.01 * rng.normal(size=40)
+    layer = fit_polynomial(x, y, 3)
+    np.testing.assert_allclose(layer.W.data[:, 0], np.polyfit(x, y, 3)[::-1][1:], atol=1e-8)
+    # ridge: the gradient of mean((p - y)^2) + (l2/2)|w|^2 vanishes at the solution
+    layer = fit_polynomial(x, y, 5, l2=0.1)
+    F = polynomial_features(x, 5)
+    r = layer(F)[:, 0] - y
+    assert np.allclose(2 * F.T @ r / len(x) + 0.1 * layer.W.data[:, 0], 0, atol=1e-10)
+    assert abs(2 * r.mean()) < 1e-10
+
+
+def test_mlp_mode_trains_a_network():
+    ex = overfitting_explorer().explorer
+    assert ex.controls["hidden"].disabled and not ex.controls["degree"].disabled
+    before = ex.png
+    ex.controls["model"].value = "MLP"
+    assert ex.controls["degree"].disabled and not ex.controls["hidden"].disabled
+    v = ex.values
+    assert v["model"] == "MLP" and len(v["curve_train"]) == len(v["curve_epochs"]) > 10
+    assert v["curve_train"][-1] < v["curve_train"][0]  # it learned
+    assert v["train_mse"] < 0.2
+    assert ex.png != before
+    ex.controls["hidden"].value = 4
+    assert ex.values["hidden"] == 4 and ex.values["train_mse"] != v["train_mse"]
+    ex.controls["dropout"].value = 0.3
+    assert ex.values["dropout"] == 0.3
+
+
+# ----------------------------------------------------------------------------- speed
+
+@pytest.mark.parametrize("name, control, values", [
+    ("neuron-playground", "w1", [2.0, -1.0]),
+    ("learning-rate-explorer", "lr", [0.01, 0.1]),
+    ("vanishing-gradient-explorer", "depth", [30, 2]),
+    ("overfitting-explorer", "degree", [15, 1]),
+])
+def test_updates_are_fast(name, control, values):
+    ex = EXPLORERS[name]().explorer
+    times = []
+    for value in values:
+        start = time.perf_counter()
+        ex.controls[control].value = value
+        times.append(time.perf_counter() - start)
+    assert min(times) < 0.5, times  # one generous bound; measured ~0.1-0.3 s

@@ -13,6 +13,7 @@ and ``update()``.
 
 from ._base import Explorer, ExplorerWidget, figure_to_png
 from .learning_rate import LearningRateExplorer, learning_rate_explorer
+from .loss_landscape import LossLandscapeExplorer, loss_landscape_explorer
 from .neuron import NeuronPlayground, neuron_playground
 from .overfitting import OverfittingExplorer, overfitting_explorer
 from .stepper import BackpropStepper, backprop_stepper

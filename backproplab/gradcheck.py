@@ -41,8 +41,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import init
 from ._validate import as_float_array
-from .layers import LeakyReLU, ReLU
+from .layers import LeakyReLU, Module, ReLU
 
 __all__ = [
     "numerical_gradient", "rel_error", "check_layer", "check_loss", "check_model",
@@ -566,20 +567,18 @@ def _zero_grad(module):
         p.grad = None
 
 
-def _named_modules(module, prefix=""):
-    """(dotted name, module) for ``module`` and all its sub-modules ('' for the top)."""
-    yield prefix, module
-    if hasattr(module, "named_children"):
-        for name, child in module.named_children():
-            yield from _named_modules(child, f"{prefix}.{name}" if prefix else name)
+def _named_modules(module):
+    """(dotted name, module) for a Module and all its sub-modules; a loss has none."""
+    return module.named_modules() if isinstance(module, Module) else [("", module)]
 
 
 def _rng_rewinder(module):
-    """A function that resets every np.random.Generator attribute (a Dropout's ``rng``) of
-    ``module`` and its sub-modules to its current state."""
-    saved = [(g, g.bit_generator.state)
-             for _, m in _named_modules(module)
-             for g in getattr(m, "__dict__", {}).values() if isinstance(g, np.random.Generator)]
+    """A function that resets the random generators a forward pass may draw from (a Dropout's
+    ``rng``, and the package generator used when it has none) to their current state."""
+    generators = [init.default_rng()] + [
+        g for _, m in _named_modules(module)
+        for g in getattr(m, "__dict__", {}).values() if isinstance(g, np.random.Generator)]
+    saved = [(g, g.bit_generator.state) for g in generators]
 
     def rewind():
         for g, state in saved:

@@ -51,6 +51,9 @@ class Parameter:
 
     def accumulate(self, grad):
         """Add ``grad`` (shape of ``data``) to ``.grad``: the chain rule's sum over uses."""
+        if grad.shape != self.data.shape:  # e.g. a bias gradient not summed over the batch
+            raise ShapeError(f"gradient of {self.name or 'a parameter'} has shape {grad.shape} "
+                             f"but the parameter has shape {self.data.shape}")
         if self.grad is None:
             self.grad = grad
         else:

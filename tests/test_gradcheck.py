@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
+import backproplab as bp
+
 from backproplab import gradcheck as gc
 from backproplab.data import make_spiral
 from backproplab.gradcheck import (
@@ -497,3 +499,12 @@ def test_report_attributes_and_tables():
 def test_bad_mode_is_rejected():
     with pytest.raises(ValueError, match="mode"):
         check_layer(ReLU(), randn(2, 2), mode="quick")
+
+
+def test_dropout_drawing_from_the_package_generator_gets_the_same_mask_every_pass():
+    # Dropout(rng=None) draws from backproplab's package generator; the checker must rewind
+    # it before each forward pass, or every numerical difference would see a new mask.
+    x = np.random.default_rng(1).normal(size=(4, 5))
+    assert gc.check_layer(bp.Dropout(0.5), x).passed
+    model = bp.Sequential(bp.Linear(5, 6), bp.Dropout(0.3), bp.Tanh(), bp.Linear(6, 2))
+    assert gc.check_model(model, bp.CrossEntropyLoss(), x, np.array([0, 1, 1, 0])).passed

@@ -42,16 +42,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-NOTEBOOK = REPO / "tests" / "fixtures" / "browser" / "explorers_fixture.ipynb"
+NOTEBOOK = REPO / "lessons" / "explorers.ipynb"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 
-# name -> how to move it: ("button", regex of the button text) or ("slider", index
-# of the .noUi-handle inside the explorer).  None = pick automatically: a button
-# called Next/Step if there is one, otherwise the first slider handle.
+# name (CSS class bpl-<name>) -> the control to move: ("button", regex of its text) or
+# ("slider", index among the enabled slider handles); None = pick automatically (a button
+# called Next/Step if there is one, otherwise the first enabled slider).
 EXPLORERS: dict[str, tuple[str, object] | None] = {
-    "fixture-slider": None,
-    "fixture-image": None,
-    "fixture-button": None,
+    "neuron-playground": ("slider", 0),            # w1
+    "learning-rate-explorer": ("slider", 0),       # learning rate (log slider)
+    "backprop-stepper": ("button", r"\bnext\b"),
+    "vanishing-gradient-explorer": ("slider", 0),  # depth
+    "overfitting-explorer": ("slider", 0),         # polynomial degree
 }
 
 CHROMIUM_ARGS = [

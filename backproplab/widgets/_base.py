@@ -18,6 +18,7 @@ object behind it is ``widget.explorer``::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
 import io
@@ -169,6 +170,18 @@ class ExplorerWidget(widgets.VBox):
 
     def update(self):
         return self.explorer.update()
+
+    def __repr__(self):
+        ex = self.explorer
+        return f"{type(ex).__name__}: {ex.title} (interactive: run in JupyterLab)"
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget for JupyterLab, plus the current picture as a PNG for viewers
+        without a kernel (GitHub, nbviewer): they show the image instead of nothing."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None and self.explorer.image.value:
+            bundle["image/png"] = base64.b64encode(self.explorer.png).decode("ascii")
+        return bundle
 
 
 # --------------------------------------------------------------------------- the base class

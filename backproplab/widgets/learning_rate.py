@@ -142,8 +142,9 @@ class LearningRateExplorer(Explorer):
                       f"last. Lower the learning rate below about {fmt(lr_max, 3)}.")
         elif losses[-1] < 1e-6:
             status = f"converged: loss {fmt(losses[-1], 3)} after {len(losses) - 1} steps."
-        elif moved < 0.1 * float(np.hypot(*(np.array(surface.start) - surface.minimum))):
-            status = "crawling: the learning rate is so small that the point barely moves."
+        elif dist > 0.5 * float(np.hypot(*(np.array(surface.start) - surface.minimum))):
+            status = (f"crawling: after {steps} steps the point is still {fmt(dist, 2)} from the "
+                      "minimum. A larger learning rate (or momentum) would get there sooner.")
         else:
             status = f"not there yet: {fmt(dist, 3)} from the minimum after {steps} steps."
         self.surface = surface

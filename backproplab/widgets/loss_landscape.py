@@ -135,8 +135,10 @@ class LossLandscapeExplorer(Explorer):
         v = self.values
         x, y = self.data()
         w, b, kind = v["w"], v["b"], v["loss_kind"]
-        ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.05, 1, 1]})
-        fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.88, wspace=0.3)
+        fig.set_layout_engine("none")  # laid out by hand, even after plotting.use_style()
+        ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={
+            "width_ratios": [1.05, 1, 1], "left": 0.05, "right": 0.99, "bottom": 0.15,
+            "top": 0.88, "wspace": 0.3})
 
         # 1. the fit and its residuals
         ax1.vlines(x, y, self.pred, color=ACCENT, lw=1, alpha=0.7, label="residuals")
@@ -145,7 +147,7 @@ class LossLandscapeExplorer(Explorer):
             ax1.scatter(*([p] for p in self.outlier_point), s=60, facecolors="none",
                         edgecolors=ACCENT, lw=1.5, zorder=4, label="outlier")
         xs = np.array([x.min() - 0.1, x.max() + 0.1])
-        ax1.plot(xs, w * xs + b, color=TRAIN, lw=2, label=f"ŷ = {fmt(w, 3)}x + {fmt(b, 3)}")
+        ax1.plot(xs, w * xs + b, color=TRAIN, lw=2, label=f"ŷ = {fmt(w, 3)}x {'-' if b < 0 else '+'} {fmt(abs(b), 3)}")
         ax1.plot(xs, v["w_best"] * xs + v["b_best"], color="0.5", ls="--", lw=1,
                  label="best line")
         ax1.set(xlabel="x", ylabel="y", title=f"fit: {kind} = {fmt(v['loss'])}",

@@ -7,6 +7,7 @@ settings; :func:`use_style` applies the same settings globally for the student's
 ``matplotlib.pyplot`` is imported only when a figure is actually made (:func:`pyplot`).
 """
 
+import contextlib
 import functools
 
 import matplotlib
@@ -80,11 +81,27 @@ def pyplot():
     return plt
 
 
+@contextlib.contextmanager
+def style_context():
+    """Temporarily apply :data:`STYLE`, then put back exactly those settings.
+
+    Unlike ``matplotlib.rc_context``, nothing else is rolled back: the first figure of a
+    session sets up the backend (Jupyter's inline backend switches interactive mode on),
+    and undoing that would stop figures from showing in the notebook.
+    """
+    saved = {key: matplotlib.rcParams[key] for key in STYLE}
+    matplotlib.rcParams.update(STYLE)
+    try:
+        yield
+    finally:
+        matplotlib.rcParams.update(saved)
+
+
 def styled(fn):
     """Run a plotting helper with :data:`STYLE` in effect (without changing global rcParams)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with matplotlib.rc_context(STYLE):
+        with style_context():
             return fn(*args, **kwargs)
     return wrapper
 

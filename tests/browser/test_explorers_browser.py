@@ -342,7 +342,8 @@ class LabServer:
         pid = self.proc.pid
         kids = [(p, _start_time(p)) for p in descendants(pid)]
         with sampler.lock:
-            kids += [(p, st) for p, (st, _) in sampler.seen.items() if p != pid]
+            kids += [(p, st) for p, (st, role) in sampler.seen.items()
+                     if role == "kernel" and (p, st) not in kids]
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -528,6 +529,7 @@ def lab(tmp_path_factory):
         timings["run_all_s"] = time.monotonic() - t
         yield state
     finally:
+        t = time.monotonic()
         if browser is not None:
             try:
                 browser.close()
@@ -538,8 +540,11 @@ def lab(tmp_path_factory):
                 pw.stop()
             except Exception:
                 pass
+        timings["browser_close_s"] = time.monotonic() - t
+        t = time.monotonic()
         sampler.sample()
         server.stop(sampler)
+        timings["server_stop_s"] = time.monotonic() - t
         sampler.stop()
         # Chromium / Playwright driver processes still alive after close(): stop them too.
         with sampler.lock:
@@ -562,6 +567,7 @@ def lab(tmp_path_factory):
             "peak_process_count": sampler.peak_procs,
             "explorers": state["results"],
             "leftover_processes": leftovers,
+            "page_errors": state.get("console_errors", [])[:10],
         }
         (ARTIFACTS / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         print(f"\n[browser test] wall time {metrics['wall_time_s']} s "

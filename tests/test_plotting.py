@@ -485,6 +485,14 @@ def test_gradient_flow_from_a_monitor_has_curves_over_time():
     render(fig)
 
 
+def test_gradient_flow_into_given_axes_draws_the_bar_chart_only():
+    mon, *_ = _trained_monitor()
+    fig, (ax, other) = plt.subplots(1, 2)
+    assert P.plot_gradient_flow(mon, ax=ax, title="gradients") is fig
+    assert len(ax.patches) == 3 and ax.get_yscale() == "log"
+    assert ax.get_title() == "gradients" and not other.patches and len(fig.axes) == 2
+
+
 def test_gradient_flow_from_gradient_norms_and_bad_input():
     _, model, X, y = _trained_monitor()
     norms = diagnostics.gradient_norms(model, bp.CrossEntropyLoss(), X, y)

@@ -131,7 +131,7 @@ def gradient_table(source, stat="grad_norm"):
 
 
 @st.styled
-def plot_gradient_flow(source, stat="grad_norm", title=None):
+def plot_gradient_flow(source, stat="grad_norm", title=None, ax=None):
     """Per-layer gradient norms on a log scale: vanishing gradients at a glance.
 
     Parameters
@@ -141,10 +141,13 @@ def plot_gradient_flow(source, stat="grad_norm", title=None):
     stat : str
         For a Monitor, the statistic to plot: "grad_norm" or "update_ratio".
     title : str, optional
+        The figure's title (the panel's title when ``ax`` is given).
+    ax : Axes, optional
+        Draw only the bar chart of the latest norms, into this Axes.
 
     Returns
     -------
-    Figure
+    Figure (the one holding ``ax`` if given)
         Left: bar chart of the latest norm of each layer, input to output (log scale; a
         zero norm is written as "0" at the bottom). Right, when several records exist: each
         layer's norm over the training steps. Colours go from dark (first layer) to light
@@ -154,10 +157,14 @@ def plot_gradient_flow(source, stat="grad_norm", title=None):
     if not labels or not values.size:
         raise ValueError(f"nothing to plot: no layer has a recorded {stat!r}")
     ylabel, default_title = STAT_LABELS.get(stat, (stat, stat))
-    over_time = len(steps) > 1
-    fig, axes = st.pyplot().subplots(1, 2 if over_time else 1, squeeze=False,
-                                     figsize=(10, 3.8) if over_time else (5.5, 3.8))
-    axes = axes[0]
+    given = ax is not None
+    over_time = len(steps) > 1 and not given
+    if not given:
+        fig, axes = st.pyplot().subplots(1, 2 if over_time else 1, squeeze=False,
+                                         figsize=(10, 3.8) if over_time else (5.5, 3.8))
+        axes = axes[0]
+    else:
+        fig, axes = ax.figure, [ax]
     colors = colormaps[st.SEQUENTIAL](np.linspace(0.0, 0.8, len(labels)))
 
     ax = axes[0]
@@ -170,7 +177,7 @@ def plot_gradient_flow(source, stat="grad_norm", title=None):
     if finite.size:
         lo, hi = finite.min(), finite.max()
         ax.set_ylim(lo / 10 ** 0.8, hi * 10 ** 0.6)
-    for bar, v in zip(bars, latest):
+    for bar, v in zip(bars, latest if len(labels) <= 12 else ()):  # values, if they fit
         text = "0" if v == 0 else ("n/a" if not np.isfinite(v) else f"{v:.1e}")
         y = bar.get_height() if v > 0 and np.isfinite(v) else ax.get_ylim()[0]
         ax.annotate(text, (bar.get_x() + bar.get_width() / 2, y), xytext=(0, 2),
@@ -179,8 +186,11 @@ def plot_gradient_flow(source, stat="grad_norm", title=None):
                   ha="right" if len(labels) > 4 else "center", fontsize=8)
     ax.set_xlabel("layer (input \u2192 output)")
     ax.set_ylabel(ylabel + " (log scale)")
-    ax.set_title("Latest" + (f" (step {steps[-1]:g})" if over_time else ""))
     ax.grid(axis="x", visible=False)
+    if given:
+        ax.set_title(default_title if title is None else title)
+        return fig
+    ax.set_title("Latest" + (f" (step {steps[-1]:g})" if len(steps) > 1 else ""))
 
     if over_time:
         ax = axes[1]

@@ -98,7 +98,7 @@ def plot_activation(fn, ax=None, xlim=(-5, 5), n=501, derivative=True, ncols=4):
         colors = st.palette(len(layers))
     else:
         rows, cols = st.grid_shape(len(layers), ncols)
-        fig, grid = st.pyplot().subplots(rows, cols, figsize=(3.0 * cols, 2.7 * rows),
+        fig, grid = st.pyplot().subplots(rows, cols, figsize=(2.7 * cols, 2.5 * rows),
                                          squeeze=False)
         axes = grid.ravel()
         for extra in axes[len(layers):]:

@@ -139,7 +139,8 @@ def _role(pid: int) -> str:
         return "kernel"
     if "jupyterlab" in cmd or "jupyter-lab" in cmd:
         return "jupyterlab-server"
-    if "chrom" in name or "headless" in name or "chrom" in cmd.split(" ")[0]:
+    if ("chrom" in name or "headless" in name or "chrom" in cmd.split(" ")[0]
+            or "--type=" in cmd):  # Chromium's helpers re-exec /proc/self/exe --type=...
         return "chromium"
     if "node" in name or "playwright" in cmd:
         return "playwright-driver"

@@ -430,12 +430,17 @@ def test_mlp_mode_trains_a_network():
     ("learning-rate-explorer", "lr", [0.01, 0.1]),
     ("vanishing-gradient-explorer", "depth", [30, 2]),
     ("overfitting-explorer", "degree", [15, 1]),
+    ("overfitting-explorer", "hidden", [64, 4]),
 ])
 def test_updates_are_fast(name, control, values):
+    """CPU time per control change (compute + draw + PNG), which other processes on a
+    busy machine do not inflate as they do wall time. Measured ~0.1-0.3 s on 2 cores."""
     ex = EXPLORERS[name]().explorer
+    if control == "hidden":
+        ex.controls["model"].value = "MLP"
     times = []
     for value in values:
-        start = time.perf_counter()
+        start = time.process_time()
         ex.controls[control].value = value
-        times.append(time.perf_counter() - start)
-    assert min(times) < 0.5, times  # one generous bound; measured ~0.1-0.3 s
+        times.append(time.process_time() - start)
+    assert min(times) < 0.5, times

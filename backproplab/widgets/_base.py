@@ -24,8 +24,6 @@ import html
 import io
 import time
 
-import inspect
-
 import ipywidgets as widgets
 import matplotlib
 import numpy as np
@@ -33,8 +31,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as _PILImage
 
-__all__ = ["Explorer", "ExplorerWidget", "figure_to_png", "fmt", "accepts", "lean_log_axis", "float_slider",
-           "int_slider", "log_slider", "dropdown", "checkbox", "button"]
+__all__ = ["Explorer", "ExplorerWidget", "figure_to_png", "fmt", "lean_log_axis",
+           "float_slider", "int_slider", "log_slider", "dropdown", "checkbox", "button"]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -42,10 +40,8 @@ __all__ = ["Explorer", "ExplorerWidget", "figure_to_png", "fmt", "accepts", "lea
 def _course_style():
     """The plotting helpers' rc settings (palette, grid, fonts), minus their layout engine:
     an explorer's figure is laid out once, by hand, so redraws stay fast and steady."""
-    try:
-        from ..plotting._style import STYLE
-    except ImportError:  # pragma: no cover - plotting not installed
-        return {}
+    from ..plotting import STYLE
+
     return {k: v for k, v in STYLE.items() if not k.startswith(("figure.", "savefig."))}
 
 
@@ -55,15 +51,6 @@ def lean_log_axis(axis, numticks=6):
     from matplotlib.ticker import LogLocator, NullLocator
     axis.set_major_locator(LogLocator(numticks=numticks))
     axis.set_minor_locator(NullLocator())
-
-
-def accepts(fn, name):
-    """Whether callable ``fn`` takes a keyword argument ``name`` (e.g. a helper's ``ax``)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def figure_to_png(fig):
@@ -202,9 +189,8 @@ class Explorer:
         Recompute everything from the controls with the library; return the numbers the
         readout shows (arrays for the picture may be kept on ``self``).
     draw(fig)
-        Draw into the (cleared) persistent figure, with the course's plotting style. May
-        instead return another Figure (from a helper without an ``ax`` argument): that one
-        is rendered and closed.
+        Draw into the (cleared) persistent figure, with the course's plotting style (use
+        the ``backproplab.plotting`` helpers with ``ax=``).
     readout_html() -> str
         The text panel, from ``self.values``.
     control_changed(change)
@@ -296,17 +282,8 @@ class Explorer:
             self.values = self.compute()
             self.fig.clear()
             with matplotlib.rc_context(_course_style()):
-                drawn = self.draw(self.fig)
-            if isinstance(drawn, Figure) and drawn is not self.fig:
-                # a helper that can only make its own (pyplot) figure: render it, close it
-                try:
-                    self.image.value = figure_to_png(drawn)
-                    self.image.layout.width = f"{drawn.canvas.get_width_height()[0]}px"
-                finally:
-                    import matplotlib.pyplot as plt
-                    plt.close(drawn)
-            else:
-                self.image.value = figure_to_png(self.fig)
+                self.draw(self.fig)
+            self.image.value = figure_to_png(self.fig)
             self.readout.value = self.readout_html()
         except Exception as err:
             self.error = err

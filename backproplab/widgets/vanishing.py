@@ -14,7 +14,7 @@ from ..diagnostics import Monitor
 from ..layers import (BatchNorm1d, LeakyReLU, Linear, ReLU, Residual, Sequential, Sigmoid,
                       Tanh)
 from ..losses import CrossEntropyLoss
-from ._base import Explorer, accepts, checkbox, dropdown, fmt, int_slider
+from ._base import Explorer, checkbox, dropdown, fmt, int_slider
 
 __all__ = ["vanishing_gradient_explorer", "VanishingGradientExplorer", "build_network"]
 
@@ -112,8 +112,6 @@ class VanishingGradientExplorer(Explorer):
         title = (f"{v['depth']} hidden layers, {v['activation']}, {v['init']}"
                  f"{', batch norm' if v['batchnorm'] else ''}"
                  f"{', residual' if v['residual'] else ''}: first/last = {fmt(v['ratio'], 3)}")
-        if not accepts(plot_gradient_flow, "ax"):
-            return plot_gradient_flow(norms, title=title)  # the helper's own figure
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1]})
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.84, wspace=0.25)
         plot_gradient_flow(norms, ax=ax, title="")

@@ -147,7 +147,9 @@ class LossLandscapeExplorer(Explorer):
             ax1.scatter(*([p] for p in self.outlier_point), s=60, facecolors="none",
                         edgecolors=ACCENT, lw=1.5, zorder=4, label="outlier")
         xs = np.array([x.min() - 0.1, x.max() + 0.1])
-        ax1.plot(xs, w * xs + b, color=TRAIN, lw=2, label=f"ŷ = {fmt(w, 3)}x {'-' if b < 0 else '+'} {fmt(abs(b), 3)}")
+        sign = "-" if b < 0 else "+"
+        ax1.plot(xs, w * xs + b, color=TRAIN, lw=2,
+                 label=f"ŷ = {fmt(w, 3)}x {sign} {fmt(abs(b), 3)}")
         ax1.plot(xs, v["w_best"] * xs + v["b_best"], color="0.5", ls="--", lw=1,
                  label="best line")
         ax1.set(xlabel="x", ylabel="y", title=f"fit: {kind} = {fmt(v['loss'])}",

@@ -331,6 +331,16 @@ def test_sigmoid_gradients_vanish_relu_he_does_not():
     assert ex.png != image
 
 
+def test_vanishing_verdicts():
+    ex = vanishing_gradient_explorer().explorer
+    ex.set(depth=30, activation="tanh", init="small normal (std 0.01)")
+    assert ex.values["grad_norms"].max() < 1e-6 and "everything vanished" in ex.readout.value
+    ex.set(activation="ReLU", init="He", residual=True)
+    assert ex.values["grad_norms"].max() > 1e3 and "exploding" in ex.readout.value
+    ex.set(residual=False)
+    assert "healthy" in ex.readout.value
+
+
 def test_residual_and_batchnorm_help_sigmoid():
     ex = vanishing_gradient_explorer().explorer
     ex.set(depth=20, activation="sigmoid", init="Xavier")

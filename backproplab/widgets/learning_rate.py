@@ -182,7 +182,8 @@ class LearningRateExplorer(Explorer):
 
     def readout_html(self):
         v = self.values
-        color = "#b00" if v["diverged"] else "#060"
+        color = ("#b00" if v["diverged"] else "#060" if v["status"].startswith("converged")
+                 else "#a60")
         return (f"<span class='bpl-status' style='color:{color}'><b>{v['status']}</b></span><br>"
                 f"steps run: {v['steps_run']} of {v['steps']} · loss {fmt(v['loss_start'])} → "
                 f"<b class='bpl-value'>{fmt(v['loss_end'])}</b> · distance to the minimum "

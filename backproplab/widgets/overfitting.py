@@ -98,7 +98,7 @@ class OverfittingExplorer(Explorer):
         return {
             "model": widgets.ToggleButtons(options=["polynomial", "MLP"], value="polynomial",
                                            description="model",
-                                           style={"button_width": "90px",
+                                           style={"button_width": "110px",
                                                   "description_width": "initial"}),
             "degree": int_slider("polynomial degree", 3, 1, MAX_DEGREE),
             "n_train": int_slider("training points", 15, 5, POOL),

@@ -58,7 +58,7 @@ class VanishingGradientExplorer(Explorer):
 
     ``values``: ``names`` (Linear layers, input to output), ``grad_norms`` (array, same
     order), ``first``, ``last`` (the first and last layer's norm), ``ratio`` (first/last),
-    ``act_std`` (spread of each hidden block's output), ``loss``.
+    ``act_std`` (spread of each hidden block's output), ``loss``, ``verdict`` (a sentence).
     """
 
     name = "vanishing-gradient-explorer"
@@ -98,7 +98,19 @@ class VanishingGradientExplorer(Explorer):
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = first / last if last > 0 else float("inf")
         self.monitor = monitor
-        return {"depth": c["depth"].value, "activation": c["activation"].value,
+        biggest = float(np.max(norms))
+        if biggest < 1e-6:
+            verdict = ("everything vanished: the signal dies on the way forward, so every "
+                       "layer's gradient is tiny")
+        elif biggest > 1e3:
+            verdict = "exploding: the activations grow layer after layer, and so do the gradients"
+        elif ratio < 1e-2:
+            verdict = "vanishing: the first layers barely learn"
+        elif ratio > 1e2:
+            verdict = "the first layer's gradient is much larger than the last one's"
+        else:
+            verdict = "healthy: gradients of similar size in every layer"
+        return {"verdict": verdict, "depth": c["depth"].value, "activation": c["activation"].value,
                 "init": c["init"].value, "batchnorm": c["batchnorm"].value,
                 "residual": c["residual"].value, "names": names, "grad_norms": norms,
                 "first": first, "last": last, "ratio": float(ratio), "act_std": act_std,
@@ -122,9 +134,7 @@ class VanishingGradientExplorer(Explorer):
 
     def readout_html(self):
         v = self.values
-        verdict = ("vanishing: the first layer barely learns" if v["ratio"] < 1e-2 else
-                   "exploding: the first layer's gradient dwarfs the last" if v["ratio"] > 1e2
-                   else "healthy: gradients of similar size in every layer")
+        verdict = v["verdict"]
         return (f"||dL/dW|| first layer {fmt(v['first'], 3)} · last layer {fmt(v['last'], 3)} · "
                 f"<b>first/last = <span class='bpl-value'>{fmt(v['ratio'], 3)}</span></b> "
                 f"→ {verdict}<br>network: {v['depth']} × (Linear"

@@ -11,7 +11,7 @@ import numpy as np
 from ._validate import ShapeError, as_float_array
 from .functional import log_sigmoid, log_softmax, sigmoid, softmax
 
-__all__ = ["Loss", "MSELoss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
+__all__ = ["Loss", "MSELoss", "L1Loss", "CrossEntropyLoss", "BCEWithLogitsLoss"]
 
 
 class Loss:
@@ -62,6 +62,23 @@ class MSELoss(Loss):
 
     def _backward(self, diff):
         return diff * (2.0 / diff.size)
+
+
+class L1Loss(Loss):
+    """Mean absolute error over all elements: L = mean(|pred - target|).
+
+    Shapes: pred, target (N, ...) the same. Backward: sign(pred - target) / pred.size (0
+    where they are equal, as PyTorch). Outliers pull on it far less than on MSE.
+    """
+
+    def forward(self, pred, target):
+        pred = self._pred(pred)
+        diff = pred - self._same_shape(pred, target)
+        self.cache = (diff,)
+        return float(np.mean(np.abs(diff)))
+
+    def _backward(self, diff):
+        return np.sign(diff) / diff.size
 
 
 class CrossEntropyLoss(Loss):

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from backproplab import (BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, ShapeError, functional,
+from backproplab import (BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, ShapeError, functional,
                          log_softmax, logsumexp, sigmoid, softmax)
 
 
@@ -38,6 +38,14 @@ def test_mse_is_the_mean_over_all_elements():
     loss = MSELoss()(pred, target)
     assert isinstance(loss, float)
     assert loss == 1.25
+
+
+def test_l1_is_the_mean_absolute_error_and_its_gradient_the_sign_over_size():
+    loss = L1Loss()
+    assert loss(np.array([[1.0, -2.0], [0.5, 3.0]]), np.zeros((2, 2))) == pytest.approx(1.625)
+    # sign(diff) / 4, and 0 where pred equals target (PyTorch's choice at the kink)
+    loss(np.array([2.0, 0.0, -1.0, 1.0]), np.array([1.0, 0.0, 0.0, 1.0]))
+    np.testing.assert_array_equal(loss.backward(), [0.25, 0.0, -0.25, 0.0])
 
 
 def test_cross_entropy_uniform_logits_is_log_c():
@@ -133,6 +141,7 @@ def test_functional_sigmoid_keeps_float32():
 
 LOSS_CASES = [
     ("MSE", MSELoss, lambda: (rng(0).normal(size=(4, 3)), rng(1).normal(size=(4, 3)))),
+    ("L1", L1Loss, lambda: (rng(0).normal(size=(4, 3)), rng(1).normal(size=(4, 3)))),
     ("CE", CrossEntropyLoss, lambda: (rng(0).normal(size=(5, 4)), np.array([0, 3, 1, 1, 2]))),
     ("BCE", BCEWithLogitsLoss,
      lambda: (rng(0).normal(size=(4, 2)), rng(1).integers(0, 2, size=(4, 2)).astype(float))),

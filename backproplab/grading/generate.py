@@ -16,7 +16,7 @@ from .notebook import (SCHEMA_VERSION, describe_cell, dumps, exercise_name, grad
                        is_solution, nbgrader, reads)
 from .registry import GRADE_ID, UnknownPartError, get_part
 
-__all__ = ["InvalidNotebook", "validate", "make_exercise", "make_exercises"]
+__all__ = ["InvalidNotebook", "validate", "exercise_source", "make_exercise", "make_exercises"]
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -69,7 +69,7 @@ def _replace(lines, regions, stub):
     return out + lines[previous:], raising
 
 
-def _exercise_source(cell):
+def exercise_source(cell):
     """The cell's source as the exercise shows it, and the line numbers of inserted raises."""
     lines = cell.source.split("\n")
     if cell.cell_type == "code" and is_grade(cell):
@@ -150,7 +150,7 @@ def _source_problems(cell):
     if not solutions:
         yield f"a code solution cell needs {BEGIN_SOLUTION!r} / {END_SOLUTION!r} around the answer"
         return
-    source, raising = _exercise_source(cell)
+    source, raising = exercise_source(cell)
     try:
         outside = _raises_outside_functions(source, raising)
     except SyntaxError as exc:
@@ -193,7 +193,7 @@ def make_exercise(nb):
     exercise = copy.deepcopy(nb)
     exercise.metadata.pop("widgets", None)  # widget state: new random ids on every run
     for cell in exercise.cells:
-        cell.source, _ = _exercise_source(cell)
+        cell.source, _ = exercise_source(cell)
         cell.metadata.pop("execution", None)  # timings recorded by nbclient
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

@@ -1,0 +1,146 @@
+"""The ``backproplab`` command (also ``python -m backproplab``).
+
+    backproplab make-exercises [--solutions DIR] [--out DIR] [--check]
+    backproplab grade SUBMISSION.ipynb|FOLDER ... [--json F] [--csv F] [--feedback DIR]
+                      [--jobs N] [--source DIR] [--timeout SECONDS]
+
+The grading machinery (nbclient, IPython) is imported inside the subcommands, so that importing
+this module, and ``import backproplab``, stay cheap.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+def _course_dir():
+    """The course checkout: the current folder if it has solutions/, else the folder holding
+    the package (an editable install), else the current folder."""
+    here = Path.cwd()
+    if (here / "solutions").is_dir():
+        return here
+    package_parent = Path(__file__).resolve().parent.parent
+    return package_parent if (package_parent / "solutions").is_dir() else here
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _make_exercises(args, parser):
+    from .grading.generate import InvalidNotebook, make_exercises
+
+    course = _course_dir()
+    solutions = Path(args.solutions) if args.solutions else course / "solutions"
+    out = Path(args.out) if args.out else course / "exercises"
+    if not solutions.is_dir():
+        parser.error(f"no solutions folder {solutions} (use --solutions)")
+    try:
+        files = make_exercises(solutions, out, check=args.check)
+    except InvalidNotebook as exc:
+        print("invalid solution notebooks:", *exc.problems, sep="\n  ", file=sys.stderr)
+        return 1
+    if args.check:
+        if files:
+            print("exercise notebooks out of date (run `backproplab make-exercises`):",
+                  *files, sep="\n  ")
+            return 1
+        print(f"exercise notebooks in {out} are up to date")
+        return 0
+    print(f"wrote {len(files)} exercise notebook(s)", *files, sep="\n  ")
+    return 0
+
+
+def _grade(args, parser):
+    from .grading.batch import collect_notebooks, grade_batch
+    from .grading.limits import Limits
+    from .grading.report import score_table, write_csv, write_feedback, write_json
+    from .grading.results import format_points
+
+    source = Path(args.source) if args.source else _course_dir() / "solutions"
+    if not source.is_dir():
+        parser.error(f"no solutions folder {source} (use --source)")
+    missing = [name for name in args.submissions if not Path(name).exists()]
+    if missing:
+        parser.error(f"no such file or folder: {', '.join(missing)}")
+    paths = collect_notebooks(args.submissions)
+    if not paths:
+        parser.error("no .ipynb files to grade")
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds)
+    done = set()
+
+    def progress(report):
+        step = "graded again alone" if report.student in done else f"{len(done) + 1}/{len(paths)}"
+        done.add(report.student)
+        print(f"[{step}] {report.student}: {format_points(report.total)}/"
+              f"{format_points(report.max_total)} in {report.seconds:.1f} s", file=sys.stderr)
+
+    started = time.monotonic()
+    reports, restored = grade_batch(paths, source, limits, args.jobs, progress)
+    seconds = round(time.monotonic() - started, 2)
+    print(score_table(reports))
+    print(f"\n{len(reports)} submission(s) graded in {seconds:.1f} s with --jobs {args.jobs}")
+    if restored:
+        print("WARNING: grading files changed during the batch and were restored:",
+              *restored, sep="\n  ", file=sys.stderr)
+    if args.json:
+        write_json(args.json, reports, jobs=args.jobs, seconds=seconds, source=str(source))
+    if args.csv:
+        write_csv(args.csv, reports)
+    if args.feedback:
+        write_feedback(args.feedback, reports)
+    return 0
+
+
+def build_parser():
+    from .grading.limits import Limits  # cheap: no nbclient
+
+    parser = argparse.ArgumentParser(prog="backproplab", description="backproplab course tools")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    make = commands.add_parser(
+        "make-exercises", help="generate exercises/ from solutions/",
+        description="Generate the exercise notebooks from the solution notebooks: answers "
+                    "become `raise NotImplementedError()`, hidden tests and outputs go.")
+    make.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: solutions/)")
+    make.add_argument("--out", metavar="DIR", help="exercise notebooks (default: exercises/)")
+    make.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 listing the exercises that are out of date")
+    make.set_defaults(handler=_make_exercises)
+
+    grade = commands.add_parser(
+        "grade", help="grade submitted notebooks",
+        description="Grade submissions safely (each in its own kernel, with limits) and in "
+                    "parallel. Exit status 0 once grading is done, whatever the scores.")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                       help="a notebook, or a folder: all the .ipynb files in it")
+    grade.add_argument("--json", metavar="REPORT.json", help="write the full report as JSON")
+    grade.add_argument("--csv", metavar="GRADEBOOK.csv", help="write one row per student")
+    grade.add_argument("--feedback", metavar="DIR", help="write one markdown file per student")
+    grade.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+                       help="submissions graded at once (default: the number of CPUs)")
+    grade.add_argument("--source", metavar="DIR",
+                       help="solution notebooks holding the real checks (default: solutions/)")
+    grade.add_argument("--timeout", type=_positive_int, default=Limits.timeout, metavar="SECONDS",
+                       help=f"per cell (default: {Limits.timeout})")
+    grade.add_argument("--memory-mb", type=_positive_int, default=Limits.memory_mb, metavar="MB",
+                       help=f"address-space limit of a kernel (default: {Limits.memory_mb})")
+    grade.add_argument("--cpu-seconds", type=_positive_int, default=Limits.cpu_seconds,
+                       metavar="SECONDS",
+                       help=f"CPU-time limit of a kernel (default: {Limits.cpu_seconds})")
+    grade.set_defaults(handler=_grade)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``backproplab`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.handler(args, parser)

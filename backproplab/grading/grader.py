@@ -1,0 +1,114 @@
+"""Grade one submission: read it once, find its solution notebook, restore the protected cells,
+run it in a temporary directory, and score every part.
+
+The submission file is only ever read (once); the kernel works in a temporary directory on a
+copy, so nothing the student's code does there can touch the original.
+"""
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .check import GRADING_ENV
+from .execute import execute_notebook
+from .notebook import exercise_name, is_grade, reads
+from .restore import restore_cells
+from .scoring import PartScore, cell_problems, score_parts
+
+__all__ = ["SubmissionReport", "load_sources", "find_exercise", "grade_file"]
+
+
+@dataclass
+class SubmissionReport:
+    """Everything the reports need about one graded submission."""
+
+    file: str
+    student: str
+    exercise: str = None
+    parts: list = field(default_factory=list)  # PartScore, in the source's order
+    total: float = 0.0
+    max_total: float = 0.0
+    seconds: float = 0.0
+    warnings: list = field(default_factory=list)
+    error: str = None  # why it could not be graded at all (then every part scores 0)
+
+
+def load_sources(source_dir):
+    """{exercise name: solution notebook} for every notebook of ``source_dir``."""
+    return {path.stem: reads(path.read_text(encoding="utf-8"))
+            for path in sorted(Path(source_dir).glob("*.ipynb"))}
+
+
+def find_exercise(nb, filename, names):
+    """Which exercise a submission is: its ``metadata.backproplab.exercise``, else the longest
+    exercise name within the file name ("03_mlp-alice.ipynb" is "03_mlp"), else the only
+    exercise there is; None if none of these."""
+    name = exercise_name(nb) if nb is not None else None
+    if name in names:
+        return name
+    stem = Path(filename).stem
+    within = [candidate for candidate in names if candidate in stem]
+    if within:
+        return max(within, key=len)
+    return next(iter(names)) if len(names) == 1 else None
+
+
+def _zero_scores(source):
+    return [PartScore(cell.metadata.nbgrader["grade_id"], 0.0,
+                      float(cell.metadata.nbgrader["points"]))
+            for cell in source.cells if is_grade(cell)]
+
+
+def _parse(data):
+    """(notebook, None) or (None, reason) for the bytes of a submission."""
+    try:
+        return reads(data.decode("utf-8")), None
+    except Exception as exc:  # bad JSON, bad encoding, JSON that is not a notebook...
+        reason = " ".join(str(exc).split())[:200]
+        return None, f"not a valid notebook ({type(exc).__name__}: {reason})"
+
+
+def _grade(report, data, filename, sources, limits):
+    nb, invalid = _parse(data)
+    report.exercise = find_exercise(nb, filename, sources)
+    if report.exercise is None:
+        report.error = invalid or ("cannot tell which exercise this is: no "
+                                   "metadata.backproplab.exercise and no exercise name "
+                                   f"({', '.join(sources) or 'none'}) in the file name")
+        return
+    source = sources[report.exercise]
+    report.parts = _zero_scores(source)
+    report.max_total = sum(part.max_score for part in report.parts)
+    if invalid:
+        report.error = invalid
+        return
+    merged, restored = restore_cells(nb, source)
+    with tempfile.TemporaryDirectory(prefix="backproplab-grade-") as tmp:
+        # The kernel runs in here, next to a copy of the submission, never the original.
+        (Path(tmp) / filename).write_bytes(data)
+        runs, deaths = execute_notebook(merged, tmp, limits, env={GRADING_ENV: "1"})
+    report.parts, result_warnings = score_parts(merged, source, runs)
+    report.total = round(sum(part.score for part in report.parts), 4)
+    report.warnings += restored + result_warnings + cell_problems(merged, runs)
+    if deaths:
+        report.warnings.append(f"the kernel died {deaths} time(s) and was restarted")
+
+
+def grade_file(path, student, sources, limits):
+    """Grade the submission at ``path`` against ``sources`` (see :func:`load_sources`).
+
+    Never raises: whatever goes wrong ends up in the report's ``error``, with score 0.
+    """
+    started = time.monotonic()
+    report = SubmissionReport(str(path), student)
+    try:
+        data = Path(path).read_bytes()  # the only access to the submission
+        _grade(report, data, Path(path).name, sources, limits)
+    except Exception as exc:  # e.g. a kernel that cannot start: this student gets a reason
+        report.error = f"could not be graded: {type(exc).__name__}: {exc}"
+        report.total = 0.0
+        for part in report.parts:
+            part.score = 0.0
+    report.seconds = round(time.monotonic() - started, 2)
+    return report

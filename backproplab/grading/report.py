@@ -1,0 +1,85 @@
+"""The grader's outputs: a score table for the terminal, a JSON report, a CSV gradebook and one
+markdown feedback file per student, all from the same SubmissionReports."""
+
+import csv
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+from .results import format_points
+
+__all__ = ["score_table", "write_json", "write_csv", "write_feedback", "feedback_markdown"]
+
+
+def _part_ids(reports):
+    """Every part of the batch, in order of first appearance (a batch may mix exercises)."""
+    return list(dict.fromkeys(part.grade_id for r in reports for part in r.parts))
+
+
+def _remark(report):
+    if report.error:
+        return report.error
+    return f"{len(report.warnings)} warning(s)" if report.warnings else ""
+
+
+def score_table(reports):
+    """A plain-text table: one row per student, one column per part."""
+    ids = _part_ids(reports)
+    header = ["student", "exercise", *ids, "total", "seconds", "remarks"]
+    rows = []
+    for r in reports:
+        scores = {part.grade_id: format_points(part.score) for part in r.parts}
+        rows.append([r.student, r.exercise or "?", *(scores.get(i, "-") for i in ids),
+                     f"{format_points(r.total)}/{format_points(r.max_total)}",
+                     f"{r.seconds:.1f}", _remark(r)])
+    widths = [max(len(str(row[c])) for row in [header, *rows]) for c in range(len(header) - 1)]
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1]
+                     for row in [header, *rows])
+
+
+def write_json(path, reports, **batch):
+    """Per submission: file, student, exercise, parts (score, max, messages), total, seconds,
+    warnings, error; ``batch`` adds top-level facts (jobs, seconds)."""
+    data = {**batch, "submissions": [asdict(r) for r in reports]}
+    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_csv(path, reports):
+    """The gradebook: one row per student, one column per part, then total and maximum."""
+    ids = _part_ids(reports)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["student", "file", "exercise", *ids, "total", "max_total", "error"])
+        for r in reports:
+            scores = {part.grade_id: part.score for part in r.parts}
+            out.writerow([r.student, r.file, r.exercise or "", *(scores.get(i, "") for i in ids),
+                          r.total, r.max_total, r.error or ""])
+
+
+def feedback_markdown(report):
+    """What a student reads: the total, then per part the same lines check() printed."""
+    lines = [f"# Feedback for {report.student}: {report.exercise or 'unknown exercise'}", "",
+             f"**Score: {format_points(report.total)}/{format_points(report.max_total)}**", ""]
+    if report.error:
+        lines += [f"This submission could not be graded: {report.error}", ""]
+    for part in report.parts:
+        lines += [f"## {part.grade_id}: {format_points(part.score)}/"
+                  f"{format_points(part.max_score)}", ""]
+        lines += [f"- {message.strip()}" for message in part.messages] or ["- not graded"]
+        lines.append("")
+    if report.warnings:
+        lines += ["## Notes", ""] + [f"- {warning}" for warning in report.warnings] + [""]
+    return "\n".join(lines)
+
+
+def write_feedback(folder, reports):
+    """One markdown file per student in ``folder``; returns their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for r in reports:
+        path = folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", r.student) + ".md")
+        path.write_text(feedback_markdown(r), encoding="utf-8")
+        paths.append(path)
+    return paths

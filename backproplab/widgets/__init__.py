@@ -9,6 +9,7 @@ and ``update()``.
 * :func:`backprop_stepper` - the backward pass of a ``Value`` expression, one node at a time.
 * :func:`vanishing_gradient_explorer` - gradient norm per layer of a fresh deep network.
 * :func:`overfitting_explorer` - capacity, data and regularisation vs validation error.
+* :func:`loss_landscape_explorer` - move a line's slope and intercept, watch MSE or MAE.
 """
 
 from ._base import Explorer, ExplorerWidget, figure_to_png
@@ -21,8 +22,8 @@ from .vanishing import VanishingGradientExplorer, vanishing_gradient_explorer
 
 __all__ = [
     "neuron_playground", "learning_rate_explorer", "backprop_stepper",
-    "vanishing_gradient_explorer", "overfitting_explorer",
-    "NeuronPlayground", "LearningRateExplorer", "BackpropStepper",
+    "vanishing_gradient_explorer", "overfitting_explorer", "loss_landscape_explorer",
+    "NeuronPlayground", "LossLandscapeExplorer", "LearningRateExplorer", "BackpropStepper",
     "VanishingGradientExplorer", "OverfittingExplorer", "Explorer", "ExplorerWidget",
     "figure_to_png",
 ]

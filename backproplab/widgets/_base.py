@@ -226,7 +226,9 @@ class Explorer:
         self._held = 0
         self._pending = False
         self.controls = self.make_controls()
-        self.fig = Figure(figsize=self.figsize, dpi=self.dpi)
+        # laid out by hand with subplots_adjust, even after plotting.use_style() turns on
+        # constrained layout (which would warn on every redraw)
+        self.fig = Figure(figsize=self.figsize, dpi=self.dpi, layout="none")
         FigureCanvasAgg(self.fig)
         width_px = int(round(self.figsize[0] * self.dpi))
         self.image = widgets.Image(format="png", layout=widgets.Layout(

@@ -135,7 +135,6 @@ class LossLandscapeExplorer(Explorer):
         v = self.values
         x, y = self.data()
         w, b, kind = v["w"], v["b"], v["loss_kind"]
-        fig.set_layout_engine("none")  # laid out by hand, even after plotting.use_style()
         ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={
             "width_ratios": [1.05, 1, 1], "left": 0.05, "right": 0.99, "bottom": 0.15,
             "top": 0.88, "wspace": 0.3})

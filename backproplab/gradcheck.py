@@ -72,6 +72,12 @@ MODES = ("full", "sparse", "fast")
 FLOOR = 1e-2
 SCALE_FLOOR = 0.1
 
+# Default pass thresholds. The fast mode compares one number per tensor, a directional
+# derivative that sums the rounding noise of every entry; on a correct layer of a few
+# thousand entries it reaches a few 1e-8, so its threshold is 1e-6. Bugs give 1e-3 and above.
+TOL = 1e-7
+FAST_TOL = 1e-6
+
 # An input of a ReLU closer than this many eps to 0 may be stepped across the kink by a
 # finite difference (a weight step of eps can move a pre-activation by several eps).
 KINK_ZONE = 10
@@ -248,7 +254,7 @@ class GradCheckReport:
 # ---------------------------------------------------------------------------------------
 # The three public checks: each builds a forward (-> loss) and a backward (-> gradients)
 # ---------------------------------------------------------------------------------------
-def check_layer(layer, x, mode="full", k=10, eps=1e-6, tol=1e-7, seed=0, avoid_kinks=False):
+def check_layer(layer, x, mode="full", k=10, eps=1e-6, tol=None, seed=0, avoid_kinks=False):
     """Check ``layer.backward`` against finite differences, for the input and every parameter.
 
     The loss is ``L = sum(layer(x) * G)`` with a fixed random G of the output's shape, so
@@ -265,7 +271,8 @@ def check_layer(layer, x, mode="full", k=10, eps=1e-6, tol=1e-7, seed=0, avoid_k
         Every entry; ``k`` random entries per tensor; or one random direction per tensor.
     k, eps, tol, seed : int, float, float, int
         Entries per tensor in "sparse" mode; finite-difference step; pass threshold on the
-        max relative error; seed of G, of the sampled entries and of the directions.
+        max relative error (default 1e-7, and 1e-6 in "fast" mode: see ``FAST_TOL``); seed
+        of G, of the sampled entries and of the directions.
     avoid_kinks : bool
         Move entries of x closer than 10*eps to 0 out to +-10*eps first, so no finite
         difference straddles the kink of a ReLU/LeakyReLU applied to x.
@@ -305,7 +312,7 @@ def check_layer(layer, x, mode="full", k=10, eps=1e-6, tol=1e-7, seed=0, avoid_k
     return _check(tensors, forward, backward, layer, mode, k, eps, tol, rng, notes)
 
 
-def check_loss(loss_fn, pred, target, mode="full", k=10, eps=1e-6, tol=1e-7, seed=0):
+def check_loss(loss_fn, pred, target, mode="full", k=10, eps=1e-6, tol=None, seed=0):
     """Check ``loss_fn.backward()`` (dL/d(pred)) against finite differences of ``loss_fn``.
 
     Parameters
@@ -335,7 +342,7 @@ def check_loss(loss_fn, pred, target, mode="full", k=10, eps=1e-6, tol=1e-7, see
     return _check({"pred": pred}, forward, backward, loss_fn, mode, k, eps, tol, rng, notes)
 
 
-def check_model(model, loss_fn, x, y, mode="full", k=10, eps=1e-6, tol=1e-7, seed=0):
+def check_model(model, loss_fn, x, y, mode="full", k=10, eps=1e-6, tol=None, seed=0):
     """Check a whole network: L = loss_fn(model(x), y), w.r.t. every parameter and x.
 
     Parameters
@@ -389,6 +396,8 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if mode == "sparse" and k < 1:
         raise ValueError(f"sparse mode needs k >= 1 entries per tensor, got {k}")
+    if tol is None:
+        tol = FAST_TOL if mode == "fast" else TOL
     report = GradCheckReport(mode=mode, tol=tol, eps=eps, notes=notes,
                              shapes={n: t.shape for n, t in tensors.items()})
     # Each pass must see the same randomness (the same Dropout mask): remember the state of

@@ -52,7 +52,9 @@ class _Task:
 
 @dataclass
 class _Run:
-    """A worker's answer: the report, and the file checks before and after (time, changes)."""
+    """A worker's answer: the report, and the file checks before and after (when, changes).
+
+    A crashed worker checked nothing: its changes are None, its times those the parent saw."""
 
     task: _Task
     report: SubmissionReport
@@ -60,6 +62,10 @@ class _Run:
     end: float
     changed_before: list
     changed_after: list
+
+    @property
+    def changes(self):
+        return (self.changed_before or []) + (self.changed_after or [])
 
 
 def _worker(task, sources, guard, limits, conn):
@@ -74,11 +80,10 @@ def _worker(task, sources, guard, limits, conn):
     conn.send(_Run(task, report, start, end, changed_before, changed_after))
 
 
-def _crashed(task, exitcode):
+def _crashed(task, exitcode, launched):
     report = SubmissionReport(str(task.path), task.student,
                               error=f"the grading worker crashed (exit code {exitcode})")
-    now = time.time()
-    return _Run(task, report, now, now, [], [])
+    return _Run(task, report, launched, time.time(), None, None)
 
 
 def _run_workers(tasks, jobs, sources, guard, limits, on_done):
@@ -96,14 +101,14 @@ def _run_workers(tasks, jobs, sources, guard, limits, on_done):
                                       daemon=True)
             process.start()
             sender.close()  # so that the receiver sees EOF if the worker dies
-            running[receiver] = (process, task)
+            running[receiver] = (process, task, time.time())
         for receiver in wait(list(running)):
-            process, task = running.pop(receiver)
+            process, task, launched = running.pop(receiver)
             try:
                 run = receiver.recv()
             except EOFError:
                 process.join()
-                run = _crashed(task, process.exitcode)
+                run = _crashed(task, process.exitcode, launched)
             process.join()
             runs[task.index] = run
             if on_done:
@@ -113,10 +118,10 @@ def _run_workers(tasks, jobs, sources, guard, limits, on_done):
 
 def _suspects(runs):
     """Runs that may have changed the grading files (see the module docstring)."""
-    checks = [(r.start, not r.changed_before) for r in runs] + \
-             [(r.end, not r.changed_after) for r in runs]
-    found = {when for when, clean in checks if not clean}
-    intact = [when for when, clean in checks if clean]
+    checks = [(r.start, r.changed_before) for r in runs] + [(r.end, r.changed_after) for r in runs]
+    checks = [(when, changes) for when, changes in checks if changes is not None]
+    found = {when for when, changes in checks if changes}
+    intact = [when for when, changes in checks if not changes]
     return [r for r in runs
             if any(r.start < when and not any(r.end <= ok < when for ok in intact)
                    for when in found)]
@@ -141,10 +146,10 @@ def grade_batch(paths, source_dir, limits, jobs=None, on_done=None):
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     runs = _run_workers(tasks, jobs, sources, guard, limits, on_done)
     # Attribute changes made during the parallel run by grading each suspect alone.
-    restored = [change for r in runs.values() for change in r.changed_before + r.changed_after]
+    restored = [change for r in runs.values() for change in r.changes]
     finished = list(runs.values())
     again = [r.task for r in _suspects(finished) if _overlaps(r, finished)]
     for run in _run_workers(again, 1, sources, guard, limits, on_done).values():
         runs[run.task.index] = run
-        restored += run.changed_before + run.changed_after
+        restored += run.changes
     return [runs[task.index].report for task in tasks], restored

@@ -49,8 +49,9 @@ def run_part(part, answers):
             or (tests and all(test.status == NOT_ATTEMPTED for test in tests)):
         status, score = NOT_ATTEMPTED, 0.0
     elif crash is not None or not tests:
+        # The tests that ran before the crash are not the part: report the crash alone.
         reason = describe_exception(crash) if crash else "this part defines no tests"
-        tests.append(TestResult("the checks could not run", ERROR, 0.0, 0.0, reason))
+        tests = [TestResult("the checks could not run", ERROR, 0.0, part.points, reason)]
         status, score = ERROR, 0.0
     else:
         score = sum(test.points for test in tests)

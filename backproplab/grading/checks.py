@@ -87,7 +87,7 @@ class Checks:
         """
         outcome = _attempt(call)
         if isinstance(outcome.exception, AssertionError):
-            detail = str(outcome.exception)
+            detail = str(outcome.exception).split("\n")[0]  # pytest appends the assert's source
             return self._record(name, points, replace(outcome, exception=None), False,
                                 f"{hint}: {detail}" if detail else hint)
         if outcome.exception is None:

@@ -6,12 +6,13 @@ __all__ = ["as_numbers", "same_value", "matching_mistake"]
 
 
 def as_numbers(x):
-    """``x`` as a float ndarray, or None when it is not numbers (None, a string, an object)."""
+    """``x`` as a float ndarray, or None when it is not numbers (None, a string, an object,
+    a ragged list). Strings are not numbers even when they read as one: "0.5" is a bug."""
     try:
-        arr = np.asarray(x, dtype=float)
+        arr = np.asarray(x)
     except (TypeError, ValueError):
         return None
-    return arr
+    return arr.astype(float) if arr.dtype.kind in "biuf" else None
 
 
 def same_value(got, expected, rtol=1e-5, atol=1e-8):
@@ -21,7 +22,7 @@ def same_value(got, expected, rtol=1e-5, atol=1e-8):
     silently later), so allclose's broadcasting is not allowed to hide it.
     """
     want = as_numbers(expected)
-    if want is None or isinstance(expected, str):
+    if want is None:
         try:
             return bool(got == expected)
         except Exception:  # e.g. comparing arrays of different shapes

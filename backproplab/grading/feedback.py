@@ -32,7 +32,7 @@ def _number(v):
 
 def summarize(x):
     """A short description: "shape (3, 2) [0.5, 0.7311, 0.2689, 1, …]", "0.5", "None"."""
-    arr = None if isinstance(x, str) else as_numbers(x)
+    arr = as_numbers(x)
     if arr is None:
         return _shorten(repr(x), 60)
     if arr.ndim == 0:

@@ -1,0 +1,161 @@
+"""The grader's pieces on their own, without a kernel: restoring cells, scoring from results,
+guarding files, attributing changes made during a parallel batch, naming students."""
+
+import copy
+from pathlib import Path
+
+from nbformat.v4 import new_code_cell, new_output
+
+from backproplab.grading.batch import _Run, _suspects, collect_notebooks, student_names
+from backproplab.grading.execute import DIED, ERROR, OK, CellRun
+from backproplab.grading.grader import find_exercise
+from backproplab.grading.notebook import grade_id
+from backproplab.grading.protect import FileGuard
+from backproplab.grading.restore import restore_cells
+from backproplab.grading.results import RESULT_MIMETYPE
+from backproplab.grading.scoring import score_parts
+from fixtures.grading.submissions import cell, solution
+
+ORDER = ["intro", "imports", None, "sigmoid_answer", "demo_sigmoid", None, "mse_answer",
+         "demo_mse", "demo_mse_grad", None, "linear_answer", "demo_linear_grad",
+         "explain_question", "explain_answer"]
+
+
+def ids(nb):
+    return [grade_id(c) for c in nb.cells]
+
+
+def test_deleted_cells_come_back_in_source_order():
+    sub = solution()
+    sub.cells = [c for c in sub.cells if grade_id(c) not in ("imports", "demo_mse", "demo_sigmoid")]
+    restored, notes = restore_cells(sub, solution())
+    assert ids(restored) == ORDER
+    assert notes == ["locked cell 'imports' was missing: re-inserted",
+                     "grading cell 'demo_sigmoid' was missing: re-inserted",
+                     "grading cell 'demo_mse' was missing: re-inserted"]
+    assert len(sub.cells) == len(ORDER) - 3, "the submission itself is not modified"
+
+
+def test_edited_and_copied_check_cells_are_restored_and_the_copies_lose_their_id():
+    sub = solution()
+    cell(sub, "demo_mse").source = "print('trust me')"
+    copied = copy.deepcopy(cell(sub, "demo_mse_grad"))
+    copied.id, copied.source = "my-copy", "check('demo_mse_grad', lambda p, t: p)"
+    sub.cells.insert(3, copied)  # before the real one
+    cell(sub, "mse_answer").source = "def mse(p, t):\n    return 0"
+    restored, notes = restore_cells(sub, solution())
+    assert notes == ["grading cell 'demo_mse' was edited: restored"]
+    assert cell(restored, "demo_mse").source == 'check("demo_mse", mse)'
+    assert restored.cells[3].source == copied.source and "nbgrader" not in restored.cells[3].metadata
+    assert ids(restored).count("demo_mse_grad") == 1
+    assert cell(restored, "mse_answer").source.endswith("return 0"), "answers stay the student's"
+
+
+def test_the_exercise_version_of_a_check_cell_does_not_count_as_edited():
+    from backproplab.grading.generate import make_exercise
+
+    assert restore_cells(make_exercise(solution()), solution())[1] == []
+
+
+def _result(gid, score, max_score=1):
+    return new_output("display_data", data={RESULT_MIMETYPE: {
+        "grade_id": gid, "score": score, "max_score": max_score, "lines": [f"{gid} ok"]}})
+
+
+def test_scores_come_only_from_the_restored_grade_cell_with_that_grade_id():
+    nb = solution()
+    index = {gid: i for i, gid in enumerate(ids(nb)) if gid}
+    cell(nb, "sigmoid_answer").outputs = [_result("demo_sigmoid", 1)]  # forged, not a grade cell
+    cell(nb, "demo_mse").outputs = [_result("demo_mse_grad", 1)]  # another part's id
+    cell(nb, "demo_mse_grad").outputs = [_result("demo_mse_grad", 1, 2), _result("demo_mse_grad", 9)]
+    cell(nb, "demo_linear_grad").outputs = [_result("demo_linear_grad", 1)]
+    runs = {i: CellRun(i, OK) for i in range(len(nb.cells))}
+    runs[index["demo_linear_grad"]] = CellRun(index["demo_linear_grad"], DIED, "the kernel died")
+    parts, notes = score_parts(nb, solution(), runs)
+    assert [(p.grade_id, p.score, p.max_score) for p in parts] == [
+        ("demo_sigmoid", 0, 2), ("demo_mse", 0, 1), ("demo_mse_grad", 2, 2),
+        ("demo_linear_grad", 0, 3)]
+    assert parts[1].messages == ["✗ the check cell produced no result"]
+    assert parts[2].messages == ["demo_mse_grad ok"], "the last result counts, clipped to 100 %"
+    assert parts[3].messages[-1] == "✗ the check cell failed: the kernel died"
+    assert notes == [f"cell {index['demo_mse_grad'] + 1} (demo_mse_grad) emitted 2 results; "
+                     "the last counts"]
+
+
+def test_a_grade_cell_failing_after_its_check_scores_0_but_keeps_the_lines():
+    nb = solution()
+    i = ids(nb).index("demo_sigmoid")
+    nb.cells[i].outputs = [_result("demo_sigmoid", 2, 2)]
+    runs = {i: CellRun(i, ERROR, "AssertionError: sigmoid(-745) must underflow to 0")}
+    part = score_parts(nb, solution(), runs)[0][0]
+    assert part.score == 0 and part.messages == [
+        "demo_sigmoid ok", "✗ the check cell failed: AssertionError: sigmoid(-745) must underflow to 0"]
+
+
+def test_file_guard_restores_changed_deleted_and_new_files(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    checks, other = tmp_path / "pkg" / "checks.py", tmp_path / "pkg" / "other.py"
+    checks.write_text("answer = 42\n")
+    other.write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("not protected")
+    guard = FileGuard.snapshot([(tmp_path, "**/*.py")])
+    assert guard.restore() == []
+    checks.write_text("answer = 'anything'\n")
+    other.unlink()
+    (tmp_path / "pkg" / "evil.py").write_text("cheat = True\n")
+    (tmp_path / "notes.txt").write_text("changed, but not protected")
+    changes = guard.restore()
+    assert checks.read_text() == "answer = 42\n" and other.read_text() == "x = 1\n"
+    assert not (tmp_path / "pkg" / "evil.py").exists()
+    assert len(changes) == 3 and any("was deleted; restored" in c for c in changes)
+    kept = Path(next(c for c in changes if "evil.py" in c).split(" moved to ")[1])
+    assert (kept / str(tmp_path / "pkg" / "evil.py").lstrip("/")).read_text() == "cheat = True\n"
+    assert guard.restore() == []
+
+
+def _run(name, start, end, before=(), after=()):
+    return _Run(name, None, start, end, before if before is None else list(before),
+                after if after is None else list(after))
+
+
+def suspects(*runs):
+    return sorted(r.task for r in _suspects(runs))
+
+
+def test_one_at_a_time_the_run_whose_after_check_saw_the_change_is_the_suspect():
+    assert suspects(_run("x", 0, 1), _run("y", 2, 3, after=["changed"]), _run("z", 4, 5)) == ["y"]
+    assert suspects(_run("x", 0, 1), _run("z", 4, 5)) == []
+
+
+def test_in_parallel_every_run_in_flight_since_the_last_intact_check_is_a_suspect():
+    # b changed the files during [1, 5]; a, running alongside, found and restored them at 4,
+    # so b's own after-check at 5 saw nothing. c started after that and stays clear.
+    a, b, c = _run("a", 0, 4, after=["changed"]), _run("b", 1, 5), _run("c", 6, 8)
+    assert suspects(a, b, c) == ["a", "b"]
+
+
+def test_a_change_found_by_a_before_check_points_at_runs_not_checked_since():
+    # p ended with an intact check: cleared. r crashed (no checks at all): suspect.
+    p, r = _run("p", 0, 2), _run("r", 1, 2.5, before=None, after=None)
+    q = _run("q", 3, 4, before=["changed"])
+    assert suspects(p, r, q) == ["r"]
+
+
+def test_folders_expand_to_their_notebooks_and_students_are_named_by_file(tmp_path):
+    for name in ("b.ipynb", "a.ipynb", "notes.txt"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "g2").mkdir()
+    (tmp_path / "g2" / "a.ipynb").write_text("{}")
+    paths = collect_notebooks([tmp_path, tmp_path / "g2" / "a.ipynb"])
+    assert [p.name for p in paths] == ["a.ipynb", "b.ipynb", "a.ipynb"]
+    assert student_names(paths) == [f"{tmp_path.name}/a", "b", "g2/a"]
+
+
+def test_the_exercise_is_found_from_metadata_then_file_name():
+    names = {"00_demo": None, "03_mlp": None, "03_mlp_extra": None}
+    nb = solution()
+    assert find_exercise(nb, "whatever.ipynb", names) == "00_demo"
+    nb.metadata.backproplab.exercise = "99_unknown"
+    assert find_exercise(nb, "03_mlp_extra-alice.ipynb", names) == "03_mlp_extra"
+    assert find_exercise(None, "alice.ipynb", names) is None
+    assert find_exercise(None, "alice.ipynb", {"00_demo": None}) == "00_demo"

@@ -105,8 +105,8 @@ def test_exception_shows_type_message_and_student_line_and_other_tests_run(capsy
     result = check("demo_sigmoid", sigmoid)
     lines = lines_of(capsys)
     line = sigmoid.__code__.co_firstlineno + 3
-    assert lines[0] == ("  ✗ sigmoid(0) is 0.5 (0/0.5): raised KeyError: 'scalar' "
-                        f"(in sigmoid, line {line}: return {{}}[\"scalar\"] # breaks only on 0-d input)")
+    assert lines[0] == ("  ✗ sigmoid(0) is 0.5 (0/0.5): raised KeyError: 'scalar' (in sigmoid, "
+                        f"line {line}: return {{}}[\"scalar\"] # breaks only on 0-d input)")
     assert all(line.startswith("  ✓") for line in lines[1:4])
     assert "Traceback" not in "\n".join(lines)
     assert result.score == 1.5 and result.tests[0].status == ERROR

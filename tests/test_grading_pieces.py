@@ -4,7 +4,7 @@ guarding files, attributing changes made during a parallel batch, naming student
 import copy
 from pathlib import Path
 
-from nbformat.v4 import new_code_cell, new_output
+from nbformat.v4 import new_output
 
 from backproplab.grading.batch import _Run, _suspects, collect_notebooks, student_names
 from backproplab.grading.execute import DIED, ERROR, OK, CellRun
@@ -46,7 +46,8 @@ def test_edited_and_copied_check_cells_are_restored_and_the_copies_lose_their_id
     restored, notes = restore_cells(sub, solution())
     assert notes == ["grading cell 'demo_mse' was edited: restored"]
     assert cell(restored, "demo_mse").source == 'check("demo_mse", mse)'
-    assert restored.cells[3].source == copied.source and "nbgrader" not in restored.cells[3].metadata
+    assert restored.cells[3].source == copied.source
+    assert "nbgrader" not in restored.cells[3].metadata
     assert ids(restored).count("demo_mse_grad") == 1
     assert cell(restored, "mse_answer").source.endswith("return 0"), "answers stay the student's"
 
@@ -67,7 +68,8 @@ def test_scores_come_only_from_the_restored_grade_cell_with_that_grade_id():
     index = {gid: i for i, gid in enumerate(ids(nb)) if gid}
     cell(nb, "sigmoid_answer").outputs = [_result("demo_sigmoid", 1)]  # forged, not a grade cell
     cell(nb, "demo_mse").outputs = [_result("demo_mse_grad", 1)]  # another part's id
-    cell(nb, "demo_mse_grad").outputs = [_result("demo_mse_grad", 1, 2), _result("demo_mse_grad", 9)]
+    cell(nb, "demo_mse_grad").outputs = [_result("demo_mse_grad", 1, 2),
+                                         _result("demo_mse_grad", 9)]
     cell(nb, "demo_linear_grad").outputs = [_result("demo_linear_grad", 1)]
     runs = {i: CellRun(i, OK) for i in range(len(nb.cells))}
     runs[index["demo_linear_grad"]] = CellRun(index["demo_linear_grad"], DIED, "the kernel died")
@@ -89,7 +91,8 @@ def test_a_grade_cell_failing_after_its_check_scores_0_but_keeps_the_lines():
     runs = {i: CellRun(i, ERROR, "AssertionError: sigmoid(-745) must underflow to 0")}
     part = score_parts(nb, solution(), runs)[0][0]
     assert part.score == 0 and part.messages == [
-        "demo_sigmoid ok", "✗ the check cell failed: AssertionError: sigmoid(-745) must underflow to 0"]
+        "demo_sigmoid ok",
+        "✗ the check cell failed: AssertionError: sigmoid(-745) must underflow to 0"]
 
 
 def test_file_guard_restores_changed_deleted_and_new_files(tmp_path):

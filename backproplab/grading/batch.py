@@ -142,7 +142,8 @@ def grade_batch(paths, source_dir, limits, jobs=None, on_done=None):
 
     sources = load_sources(source_dir)
     guard = FileGuard.snapshot([(Path(package_init).parent, "**/*.py"), (source_dir, "*.ipynb")])
-    tasks = [_Task(i, Path(p), name) for i, (p, name) in enumerate(zip(paths, student_names(paths)))]
+    names = student_names(paths)
+    tasks = [_Task(i, Path(path), name) for i, (path, name) in enumerate(zip(paths, names))]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     runs = _run_workers(tasks, jobs, sources, guard, limits, on_done)
     # Attribute changes made during the parallel run by grading each suspect alone.

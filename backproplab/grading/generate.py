@@ -154,7 +154,8 @@ def _source_problems(cell):
     try:
         outside = _raises_outside_functions(source, raising)
     except SyntaxError as exc:
-        yield f"the exercise version of this cell is not valid Python ({exc.msg}, line {exc.lineno})"
+        yield (f"the exercise version of this cell is not valid Python "
+               f"({exc.msg}, line {exc.lineno})")
         return
     for line in outside:
         yield (f"the solution region replaced on line {line} of the exercise is not inside a "

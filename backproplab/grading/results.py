@@ -62,8 +62,3 @@ class PartResult:
     def to_json(self):
         """A JSON-ready dict (the payload the grader reads)."""
         return asdict(self)
-
-    @classmethod
-    def from_json(cls, data):
-        tests = [TestResult(**t) for t in data.get("tests", [])]
-        return cls(**{**data, "tests": tests})

@@ -234,7 +234,7 @@ def mlp_forward_part(t, mlp_forward):
     """a two-layer network: Linear, ReLU, Linear"""
     t.close("the lesson's hand-worked network: logits (2, 2)",
             lambda: mlp_forward(MLP_X.copy(), _copy(MLP_PARAMS)), _mlp(MLP_X, MLP_PARAMS),
-            points=2, mistakes=_mlp_mistakes(MLP_X, MLP_PARAMS))
+            mistakes=_mlp_mistakes(MLP_X, MLP_PARAMS))
     rng = np.random.default_rng(103)
     model = bp.Sequential(bp.Linear(4, 5, rng=rng), bp.ReLU(), bp.Linear(5, 3, rng=rng))
     params = {"W1": model[0].W.data, "b1": model[0].b.data,
@@ -317,14 +317,15 @@ def my_linear_part(t, MyLinear):
            lambda: _layer_init(MyLinear), "initialisation")
     t.close("forward(X) = X @ W + b on a (4, 3) batch",
             lambda: _layer_forward(MyLinear, X_LIN, W_LIN, B_LIN, call=False),
-            X_LIN @ W_LIN + B_LIN, mistakes=_linear_mistakes(X_LIN, W_LIN, B_LIN))
+            X_LIN @ W_LIN + B_LIN, points=2, mistakes=_linear_mistakes(X_LIN, W_LIN, B_LIN))
     t.close("layer(X) calls forward, square case N = D = H = 3",
             lambda: _layer_forward(MyLinear, X_SQ, W_SQ, B_SQ, call=True),
-            X_SQ @ W_SQ + B_SQ, mistakes=_linear_mistakes(X_SQ, W_SQ, B_SQ))
+            X_SQ @ W_SQ + B_SQ, points=2, mistakes=_linear_mistakes(X_SQ, W_SQ, B_SQ))
     t.true("forward keeps its input in layer.cache", lambda: _layer_cache(MyLinear),
            "the backward pass will need X")
     t.true("input of shape (4, 2) raises bp.ShapeError naming both shapes",
-           lambda: _layer_shape_error(MyLinear, np.ones((4, 2))), "no clear ShapeError")
+           lambda: _layer_shape_error(MyLinear, np.ones((4, 2))), "no clear ShapeError",
+           points=2)
     t.true("one example as a 1-D array, shape (3,), raises bp.ShapeError",
            lambda: _layer_shape_error(MyLinear, np.ones(3)),
            "a layer takes a batch (N, D): x[None, :] is one example")

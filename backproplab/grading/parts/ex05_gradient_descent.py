@@ -1,0 +1,414 @@
+"""Parts of exercise 05 (gradient descent and training): an SGD step, a momentum step, an Adam
+step, a training epoch, and the largest stable learning rate of a quadratic.
+
+The references are the library's optimisers (``backproplab.optim.SGD`` and ``Adam``, which
+follow ``torch.optim``) run on the same inputs; each named mistake is computed by a buggy twin
+of the reference, and every test of a part compares values that the mistake gets wrong, so a
+named mistake loses the whole part.
+"""
+
+import numpy as np
+
+from ...data import iterate_minibatches
+from ...layers import Linear, Parameter, Sequential, Tanh
+from ...losses import CrossEntropyLoss
+from ...optim import SGD, Adam
+from ..registry import part
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _rotation(d, seed):
+    """A fixed orthogonal (d, d) matrix: A = Q diag(lam) Q.T is then not diagonal."""
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def _spd(eigenvalues, seed):
+    q = _rotation(len(eigenvalues), seed)
+    a = q @ np.diag(eigenvalues) @ q.T
+    return (a + a.T) / 2
+
+
+def _flat(arrays):
+    return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
+
+
+# ----------------------------------------------------------------------------- SGD step
+
+SGD_PARAMS = [np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]]), np.array([3.0, -2.0, 0.25, 1.0])]
+SGD_GRADS = [np.array([[1.0, -2.0, 0.5], [0.0, 4.0, -1.0]]), np.array([-0.5, 1.0, 2.0, -3.0])]
+SGD_A = _spd([1.0, 3.0, 6.0], seed=1)  # the Hessian of f(w) = 1/2 w^T A w
+SGD_W0 = np.array([1.0, -2.0, 0.5])
+
+
+def _sgd_one_step(step, lr):
+    arrays = [p.copy() for p in SGD_PARAMS]
+    # A new list holding the same arrays: only an in-place update of the arrays shows here.
+    step(list(arrays), [g.copy() for g in SGD_GRADS], lr)
+    return _flat(arrays)
+
+
+def _sgd_path(step, lr, steps):
+    w, path = SGD_W0.copy(), []
+    for _ in range(steps):
+        step([w], [SGD_A @ w], lr)
+        path.append(w.copy())
+    return np.array(path)
+
+
+def _sgd_ref(params, grads, lr):
+    for p, g in zip(params, grads):
+        p -= lr * g
+
+
+def _sgd_ascent(params, grads, lr):
+    for p, g in zip(params, grads):
+        p += lr * g
+
+
+def _sgd_no_lr(params, grads, lr):
+    for p, g in zip(params, grads):
+        p -= g
+
+
+def _sgd_rebound(params, grads, lr):
+    for i, (p, g) in enumerate(zip(params, grads)):
+        params[i] = p - lr * g
+
+
+SGD_MISTAKES = {
+    "gradient ascent, p += lr * g: the step must go against the gradient": _sgd_ascent,
+    "the learning rate left out (p -= g)": _sgd_no_lr,
+    "a new array made (p = p - lr * g) instead of updating the array in place (p -= lr * g): "
+    "the caller's arrays did not change": _sgd_rebound,
+}
+
+
+@part("ex05_sgd_step", points=1)
+def sgd_step_part(t, sgd_step):
+    """one step of plain gradient descent"""
+    t.close("one step, lr = 0.1, on a (2, 3) and a (4,) array (all entries, flattened)",
+            lambda: _sgd_one_step(sgd_step, 0.1), _sgd_one_step(_sgd_ref, 0.1),
+            mistakes={k: _sgd_one_step(f, 0.1) for k, f in SGD_MISTAKES.items()})
+    t.close("5 steps on f(w) = 1/2 w^T A w with lr = 0.2 (w after each step, shape (5, 3))",
+            lambda: _sgd_path(sgd_step, 0.2, 5), _sgd_path(_sgd_ref, 0.2, 5),
+            mistakes={k: _sgd_path(f, 0.2, 5) for k, f in SGD_MISTAKES.items()})
+
+
+# ----------------------------------------------------------------------------- momentum
+
+MOM_A = _spd([0.5, 2.0, 8.0], seed=2)
+MOM_W0 = np.array([2.0, -1.0, 1.5])
+MOM_A2 = _spd([1.0, 10.0], seed=3)
+MOM_P0 = np.array([[1.0, -2.0, 0.5], [0.25, 1.0, -1.5]])
+# The learning rate changes from step to step (as under a schedule): with a constant rate the
+# convention v = mu v - lr g gives the same parameters as PyTorch's, with a changing one not.
+MOM_LRS = [0.1, 0.05, 0.2, 0.1, 0.02, 0.15]
+MOM_LRS2 = [0.05, 0.1, 0.01, 0.08, 0.04]
+
+
+def _momentum_path(step, A, p0, lrs, mu):
+    p, v, path = p0.copy(), None, []
+    for lr in lrs:
+        v = step(p, A @ p, v, lr, mu)
+        path.append(p.copy())
+    return np.array(path)
+
+
+def _momentum_torch(A, p0, lrs, mu):
+    """The reference: torch's rule, as backproplab.optim.SGD implements it."""
+    p = Parameter(p0.copy())
+    opt, path = SGD([p], lr=lrs[0], momentum=mu), []
+    for lr in lrs:
+        opt.lr = lr
+        p.grad = A @ p.data
+        opt.step()
+        path.append(p.data.copy())
+    return np.array(path)
+
+
+def _mom_other_convention(p, g, v, lr, mu):
+    v = np.zeros_like(p) if v is None else v
+    v = mu * v - lr * g
+    p += v
+    return v
+
+
+def _mom_dampening(p, g, v, lr, mu):
+    v = g.copy() if v is None else mu * v + (1 - mu) * g
+    p -= lr * v
+    return v
+
+
+def _mom_plain_sgd(p, g, v, lr, mu):
+    p -= lr * g
+    return None
+
+
+def _mom_old_velocity(p, g, v, lr, mu):
+    v = np.zeros_like(p) if v is None else v
+    p -= lr * v
+    return mu * v + g
+
+
+MOM_MISTAKES = {
+    "the other momentum convention, v = mu v - lr g and p += v: it moves p like PyTorch's "
+    "v = mu v + g, p -= lr v only while the learning rate stays constant": _mom_other_convention,
+    "dampening, v = mu v + (1 - mu) g: torch.optim.SGD's rule (dampening=0) adds g itself":
+        _mom_dampening,
+    "plain SGD: the velocity was not updated and returned, or not used in the step":
+        _mom_plain_sgd,
+    "the step taken with the old velocity: update v = mu v + g first, then p -= lr v":
+        _mom_old_velocity,
+}
+
+
+@part("ex05_momentum_step", points=2)
+def momentum_step_part(t, momentum_step):
+    """one step of SGD with momentum (torch.optim.SGD's rule)"""
+    for A, p0, lrs, mu, what in [
+            (MOM_A, MOM_W0, MOM_LRS, 0.9, "a (3,) vector, mu = 0.9"),
+            (MOM_A2, MOM_P0, MOM_LRS2, 0.5, "a (2, 3) matrix, mu = 0.5")]:
+        name = (f"{len(lrs)} steps on a quadratic, {what}, lr changing each step {lrs} "
+                f"(p after each step, shape {(len(lrs),) + p0.shape})")
+        t.close(name, lambda A=A, p0=p0, lrs=lrs, mu=mu: _momentum_path(momentum_step, A, p0,
+                                                                       lrs, mu),
+                _momentum_torch(A, p0, lrs, mu),
+                mistakes={k: _momentum_path(f, A, p0, lrs, mu)
+                          for k, f in MOM_MISTAKES.items()})
+
+
+# ----------------------------------------------------------------------------- Adam
+
+# Gradients of very different scales per coordinate, some so small that eps matters.
+ADAM_SCALES = np.array([1.0, 1e-4, 3e-3, 20.0])
+ADAM_GRADS = np.random.default_rng(4).normal(size=(5, 4)) * ADAM_SCALES
+ADAM_P0 = np.array([0.5, -1.0, 2.0, 0.0])
+ADAM_GRADS2 = np.random.default_rng(5).normal(size=(6, 2, 3)) * np.array([[1.0, 1e-3, 1e-5],
+                                                                         [0.1, 5.0, 2e-4]])
+ADAM_P02 = np.array([[1.0, -0.5, 0.25], [0.0, 2.0, -1.0]])
+ADAM_SETTINGS = (0.01, (0.9, 0.999), 1e-8)
+ADAM_SETTINGS2 = (0.05, (0.8, 0.99), 1e-6)
+
+
+def _adam_first(step):
+    """(p, m, v, t) after one step from the zero state: all flattened, t last."""
+    p = ADAM_P0.copy()
+    m, v, t = step(p, ADAM_GRADS[0].copy(), np.zeros(4), np.zeros(4), 0, *ADAM_SETTINGS)
+    return np.concatenate([p, np.ravel(m), np.ravel(v), [float(t)]])
+
+
+def _adam_path(step, p0, grads, settings):
+    p = p0.copy()
+    m, v, t, path = np.zeros_like(p), np.zeros_like(p), 0, []
+    for g in grads:
+        m, v, t = step(p, g.copy(), m, v, t, *settings)
+        path.append(p.copy())
+    return np.array(path)
+
+
+def _adam_ref_path(p0, grads, settings):
+    lr, betas, eps = settings
+    p = Parameter(p0.copy())
+    opt, path = Adam([p], lr=lr, betas=betas, eps=eps), []
+    for g in grads:
+        p.grad = g.copy()
+        opt.step()
+        path.append(p.data.copy())
+    return np.array(path)
+
+
+def _adam_ref_first():
+    lr, (b1, b2), eps = ADAM_SETTINGS
+    g = ADAM_GRADS[0]
+    m, v = (1 - b1) * g, (1 - b2) * g * g
+    p = _adam_ref_path(ADAM_P0, ADAM_GRADS[:1], ADAM_SETTINGS)[0]
+    return np.concatenate([p, m, v, [1.0]])
+
+
+def _adam_buggy(bias_correction=True, t_before=False, increment=True, eps_in_sqrt=False,
+                eps_before_correction=False):
+    def step(p, g, m, v, t, lr, betas, eps):
+        b1, b2 = betas
+        t_new = t + 1
+        tc = t if t_before else t_new  # the t used in the bias corrections
+        if not increment:
+            t_new, tc = t, t + 1
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        c1, c2 = (1 - b1 ** tc, 1 - b2 ** tc) if bias_correction else (1.0, 1.0)
+        with np.errstate(all="ignore"):  # t_before divides by 1 - beta^0 = 0
+            m_hat, v_hat = m / c1, v / c2
+            if eps_in_sqrt:
+                denom = np.sqrt(v_hat + eps)
+            elif eps_before_correction:
+                denom = (np.sqrt(v) + eps) / np.sqrt(c2)
+            else:
+                denom = np.sqrt(v_hat) + eps
+            p -= lr * m_hat / denom
+        return m, v, t_new
+    return step
+
+
+ADAM_MISTAKES = {
+    "no bias correction: use m / (1 - beta1^t) and v / (1 - beta2^t)":
+        _adam_buggy(bias_correction=False),
+    "t starting at 0 in the bias correction (t used before it is incremented): the first step "
+    "divides by 1 - beta^0 = 0": _adam_buggy(t_before=True),
+    "t never incremented (returned unchanged): every step is corrected as if it were the first":
+        _adam_buggy(increment=False),
+    "eps inside the square root, sqrt(v_hat + eps), instead of sqrt(v_hat) + eps":
+        _adam_buggy(eps_in_sqrt=True),
+    "eps added before the bias correction of v, (sqrt(v) + eps) / sqrt(1 - beta2^t), instead "
+    "of sqrt(v_hat) + eps": _adam_buggy(eps_before_correction=True),
+}
+
+
+@part("ex05_adam_step", points=3)
+def adam_step_part(t, adam_step):
+    """one Adam step with bias correction (torch.optim.Adam's rule)"""
+    with np.errstate(all="ignore"):
+        first_mistakes = {k: _adam_first(f) for k, f in ADAM_MISTAKES.items()}
+        paths = {k: _adam_path(f, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS)
+                 for k, f in ADAM_MISTAKES.items()}
+        paths2 = {k: _adam_path(f, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)
+                  for k, f in ADAM_MISTAKES.items()}
+    t.close("the first step from m = v = 0, t = 0, lr = 0.01 (p, m, v and t, flattened: "
+            "4 + 4 + 4 + 1 numbers)", lambda: _adam_first(adam_step), _adam_ref_first(),
+            mistakes=first_mistakes)
+    t.close("5 steps, lr = 0.01, betas = (0.9, 0.999), eps = 1e-8, gradients from 1e-4 to 20 "
+            "(p after each step, shape (5, 4))",
+            lambda: _adam_path(adam_step, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS),
+            _adam_ref_path(ADAM_P0, ADAM_GRADS, ADAM_SETTINGS), mistakes=paths)
+    t.close("6 steps, lr = 0.05, betas = (0.8, 0.99), eps = 1e-6, on a (2, 3) matrix "
+            "(p after each step, shape (6, 2, 3))",
+            lambda: _adam_path(adam_step, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2),
+            _adam_ref_path(ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2), mistakes=paths2)
+
+
+# ----------------------------------------------------------------------------- an epoch
+
+EPOCH_X = np.random.default_rng(6).normal(size=(50, 3))
+EPOCH_Y = (EPOCH_X[:, 0] + EPOCH_X[:, 1] ** 2 > 0.8).astype(np.int64) + (EPOCH_X[:, 2] > 0.5)
+EPOCH_BATCH = 16  # 50 examples: batches of 16, 16, 16 and 2
+
+
+def _epoch_run(train_epoch, epochs=1, batch_size=EPOCH_BATCH, optimizer="sgd"):
+    """[the losses train_epoch returned, then every weight afterwards], one flat vector."""
+    model = Sequential(Linear(3, 8, rng=np.random.default_rng(7)), Tanh(),
+                       Linear(8, 3, rng=np.random.default_rng(8)))
+    optimizer = {"sgd": lambda p: SGD(p, lr=0.5),
+                 "momentum": lambda p: SGD(p, lr=0.1, momentum=0.9),
+                 "adam": lambda p: Adam(p, lr=0.05)}[optimizer](model.parameters())
+    rng = np.random.default_rng(9)
+    losses = [train_epoch(model, CrossEntropyLoss(), optimizer, EPOCH_X.copy(), EPOCH_Y.copy(),
+                          batch_size, rng) for _ in range(epochs)]
+    return np.concatenate([_as_losses(losses), _flat(p.data for p in model.parameters())])
+
+
+def _as_losses(losses):
+    for loss in losses:
+        if not isinstance(loss, (int, float, np.number, np.ndarray)) or np.size(loss) != 1:
+            raise TypeError(f"train_epoch returned {loss!r}: return the epoch's mean loss, "
+                            "a float")
+    return np.array([float(np.ravel(loss)[0]) for loss in losses])
+
+
+def _epoch_buggy(zero_grad=True, shuffle=True, drop_last=False, weighted=True, late_zero=False,
+                 last_loss=False):
+    def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng):
+        total, count, loss = 0.0, 0, None
+        for xb, yb in iterate_minibatches(X, y, batch_size, shuffle=shuffle,
+                                          rng=rng if shuffle else None, drop_last=drop_last):
+            loss = loss_fn(model(xb), yb)
+            if zero_grad and not late_zero:
+                optimizer.zero_grad()
+            model.backward(loss_fn.backward())
+            if late_zero:
+                optimizer.zero_grad()
+            optimizer.step()
+            total += loss * (len(xb) if weighted else 1)
+            count += len(xb) if weighted else 1
+        return loss if last_loss else total / count
+    return train_epoch
+
+
+EPOCH_REFERENCE = _epoch_buggy()
+EPOCH_MISTAKES = {
+    "forgetting optimizer.zero_grad(): gradients accumulate across batches":
+        _epoch_buggy(zero_grad=False),
+    "no shuffling: draw order = rng.permutation(N) once per epoch": _epoch_buggy(shuffle=False),
+    "the last, partial batch dropped: every example must be used once per epoch":
+        _epoch_buggy(drop_last=True),
+    "the plain mean of the batch losses: weight each batch's loss by its size":
+        _epoch_buggy(weighted=False),
+    "zero_grad() between backward() and step(): the step sees no gradient":
+        _epoch_buggy(late_zero=True),
+    "the last batch's loss returned instead of the epoch's mean": _epoch_buggy(last_loss=True),
+}
+EPOCH_TESTS = [
+    ("one epoch, N = 50, batch_size = 16 (batches of 16, 16, 16, 2), SGD lr = 0.5: "
+     "[the loss returned, then the 59 weights]", {}),
+    ("two epochs with the same rng, SGD lr = 0.1 and momentum 0.9: [the two losses, then the "
+     "weights]", {"epochs": 2, "optimizer": "momentum"}),
+    ("one epoch with batch_size = 7 (seven batches of 7, then 1), Adam lr = 0.05: [the loss, "
+     "then the weights]", {"batch_size": 7, "optimizer": "adam"}),
+]
+
+
+@part("ex05_train_epoch", points=3)
+def train_epoch_part(t, train_epoch):
+    """one training epoch over shuffled mini-batches"""
+    for name, kwargs in EPOCH_TESTS:
+        t.close(name, lambda kwargs=kwargs: _epoch_run(train_epoch, **kwargs),
+                _epoch_run(EPOCH_REFERENCE, **kwargs),
+                mistakes={k: _epoch_run(f, **kwargs) for k, f in EPOCH_MISTAKES.items()})
+
+
+# ----------------------------------------------------------------------------- learning rate
+
+LR_A1 = np.array([[3.0, 1.0], [1.0, 3.0]])  # eigenvalues 2 and 4
+LR_A2 = _spd([0.5, 4.0, 20.0], seed=10)
+LR_A3 = _spd([0.2, 1.0, 3.0, 7.5], seed=11)
+
+
+def _lr_mistakes(A):
+    lam = np.linalg.eigvalsh(A)
+    return {
+        "1 / lambda_max: the best rate for the steepest direction, not the largest stable one":
+            1 / lam[-1],
+        "2 / lambda_min: the smallest eigenvalue sets the slowest direction, the largest one "
+        "sets stability": 2 / lam[0],
+        "2 / max(diag(A)): the diagonal entries are not the eigenvalues of a non-diagonal A":
+            2 / np.max(np.diag(A)),
+        "2 / trace(A): use the largest eigenvalue, not the sum": 2 / np.trace(A),
+    }
+
+
+def _diverges(A, lr, steps=2000):
+    """Does gradient descent w <- w - lr A w blow up from a generic start?"""
+    w = np.ones(len(A))
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            w = w - lr * (A @ w)
+    return not np.linalg.norm(w) < 1.0
+
+
+def _stable_edge(max_stable_lr):
+    lr = float(max_stable_lr(LR_A3.copy()))
+    below, above = _diverges(LR_A3, 0.99 * lr), _diverges(LR_A3, 1.01 * lr)
+    assert not below, f"gradient descent with 0.99 x your rate ({0.99 * lr:.4g}) diverges"
+    assert above, f"gradient descent with 1.01 x your rate ({1.01 * lr:.4g}) still converges"
+    return True
+
+
+@part("ex05_max_stable_lr", points=1)
+def max_stable_lr_part(t, max_stable_lr):
+    """the largest stable learning rate of a quadratic, 2 / lambda_max"""
+    for A, what in [(LR_A1, "A = [[3, 1], [1, 3]] (eigenvalues 2 and 4)"),
+                    (LR_A2, "a non-diagonal 3x3 A with eigenvalues 0.5, 4 and 20")]:
+        t.close(what, lambda A=A: max_stable_lr(A.copy()), 2 / np.linalg.eigvalsh(A)[-1],
+                mistakes=_lr_mistakes(A))
+    t.true("it is the edge: 0.99 x it converges and 1.01 x it diverges (a 4x4 A)",
+           lambda: _stable_edge(max_stable_lr), "not the edge of stability")

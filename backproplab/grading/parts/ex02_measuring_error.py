@@ -70,7 +70,7 @@ def _mse_mistakes(Yhat, Y):
 def mse_part(t, mse):
     """the mean squared error"""
     t.close("the lesson's (4, 1) predictions", lambda: mse(YHAT_COL.copy(), Y_COL.copy()),
-            _mse(YHAT_COL, Y_COL), mistakes=_mse_mistakes(YHAT_COL, Y_COL))
+            _mse(YHAT_COL, Y_COL), points=2, mistakes=_mse_mistakes(YHAT_COL, Y_COL))
     t.close("a (2, 3) batch: the mean over all 6 entries",
             lambda: mse(YHAT_WIDE.copy(), Y_WIDE.copy()), _mse(YHAT_WIDE, Y_WIDE),
             mistakes=_mse_mistakes(YHAT_WIDE, Y_WIDE))
@@ -101,7 +101,7 @@ def _numerical_mse_grad(Yhat, Y):
 def mse_grad_part(t, mse_grad):
     """the gradient of the mean squared error"""
     t.close("dL/dY_hat for the lesson's (4, 1) predictions",
-            lambda: mse_grad(YHAT_COL.copy(), Y_COL.copy()), 2 * (YHAT_COL - Y_COL) / 4,
+            lambda: mse_grad(YHAT_COL.copy(), Y_COL.copy()), 2 * (YHAT_COL - Y_COL) / 4, points=2,
             mistakes=_mse_grad_mistakes(YHAT_COL, Y_COL))
     t.close("dL/dY_hat on a (2, 3) batch: 6 entries in the mean",
             lambda: mse_grad(YHAT_WIDE.copy(), Y_WIDE.copy()), 2 * (YHAT_WIDE - Y_WIDE) / 6,

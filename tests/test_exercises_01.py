@@ -1,0 +1,200 @@
+"""Exercise 01, the forward pass: the solution scores full marks, each realistic bug loses its
+own part's points with feedback that names it, and the exercise is all "not attempted".
+
+The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
+the solution cell with one line replaced, as a student would write it.
+"""
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from backproplab.grading import check
+from backproplab.grading.generate import make_exercise
+from backproplab.grading.grader import grade_file
+from backproplab.grading.limits import Limits
+from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
+from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+
+SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "01_forward_pass.ipynb"
+POINTS = {"ex01_sigmoid": 2, "ex01_relu": 2, "ex01_sigmoid_backward": 2,
+          "ex01_linear_forward": 2, "ex01_mlp_forward": 2, "ex01_my_linear": 3}
+ARGS = {"ex01_sigmoid": ["sigmoid"], "ex01_relu": ["relu", "leaky_relu"],
+        "ex01_sigmoid_backward": ["sigmoid_backward"], "ex01_linear_forward": ["linear_forward"],
+        "ex01_mlp_forward": ["mlp_forward"], "ex01_my_linear": ["MyLinear"]}
+
+
+def notebook():
+    return reads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if grade_id(c) == gid)
+
+
+def with_bug(nb, gid, old, new):
+    """``nb`` with ``old`` replaced by ``new`` in answer cell ``gid`` (``old`` must be there)."""
+    target = cell(nb, gid)
+    assert old in target.source, (gid, old)
+    target.source = target.source.replace(old, new)
+    return nb
+
+
+def run_answers(nb):
+    """The namespace after the setup cell and every answer cell, run here in-process."""
+    namespace = {}
+    exec(cell(nb, "ex01_imports").source, namespace)
+    for c in nb.cells:
+        if is_solution(c) and c.cell_type == "code":
+            exec(c.source, namespace)
+    return namespace
+
+
+def grade(gid, namespace):
+    """check() on the part's objects, with every warning recorded: none may escape."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = check(gid, *(namespace[name] for name in ARGS[gid]))
+    assert not caught, [str(w.message) for w in caught]
+    return result, "\n".join(result.lines)
+
+
+def test_the_notebook_grades_the_parts_this_module_tests():
+    nb = notebook()
+    gids = {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
+    assert gids == POINTS
+    assert nb.metadata.backproplab.exercise == "01_forward_pass"
+
+
+@pytest.mark.parametrize("gid", POINTS)
+def test_the_solution_scores_full_marks(gid):
+    result, _ = grade(gid, run_answers(notebook()))
+    assert (result.score, result.max_score, result.status) == (POINTS[gid], POINTS[gid], PASSED)
+
+
+def test_the_stored_solution_outputs_show_full_marks():
+    for c in notebook().cells:
+        if is_grade(c):
+            text = "".join(o.get("text", "") for o in c.outputs)
+            gid, points = grade_id(c), c.metadata.nbgrader["points"]
+            assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+
+
+@pytest.mark.parametrize("gid", POINTS)
+def test_the_exercise_is_not_attempted(gid):
+    result, text = grade(gid, run_answers(make_exercise(notebook())))
+    assert result.status == NOT_ATTEMPTED and result.score == 0
+    assert "not attempted yet" in text
+
+
+# The named mistake of this exercise: sigmoid′ computed from the input instead of the output.
+NAMED = "sigmoid′ computed from the input instead of the output"
+
+
+def test_sigmoid_derivative_from_the_input_loses_the_whole_part_and_is_named():
+    nb = with_bug(notebook(), "ex01_sigmoid_backward_answer",
+                  "return dA * A * (1 - A)", "return dA * Z * (1 - Z)")
+    result, text = grade("ex01_sigmoid_backward", run_answers(nb))
+    assert result.score == 0
+    assert all(NAMED in test.message for test in result.tests), text
+
+
+def test_sigmoid_derivative_recomputed_from_the_input_correctly_is_full_marks():
+    nb = with_bug(notebook(), "ex01_sigmoid_backward_answer", "return dA * A * (1 - A)",
+                  "s = 1 / (1 + np.exp(-Z))\n    return dA * s * (1 - s)")
+    result, _ = grade("ex01_sigmoid_backward", run_answers(nb))
+    assert result.score == 2
+
+
+# (answer cell, line in the solution, buggy line, part, phrase in the feedback, points kept)
+BUGS = {
+    "sigmoid applied to its own output": (
+        "ex01_sigmoid_backward_answer", "return dA * A * (1 - A)",
+        "s = 1 / (1 + np.exp(-A))\n    return dA * s * (1 - s)",
+        "ex01_sigmoid_backward", "the sigmoid applied again to its output", 0),
+    "sigmoid backward without dA": (
+        "ex01_sigmoid_backward_answer", "return dA * A * (1 - A)", "return A * (1 - A)",
+        "ex01_sigmoid_backward", "not multiplied by dA", 0),
+    "naive sigmoid": (
+        "ex01_sigmoid_answer", "return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
+        "return 1 / (1 + np.exp(-Z))", "ex01_sigmoid", "overflow encountered in exp", 1.5),
+    "np.where with exp(Z) in a branch": (
+        "ex01_sigmoid_answer", "return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
+        "return np.where(Z >= 0, 1 / (1 + np.exp(-Z)), np.exp(Z) / (1 + np.exp(Z)))",
+        "ex01_sigmoid", "np.where evaluates both branches", 1.5),
+    "sigmoid with the sign flipped": (
+        "ex01_sigmoid_answer", "return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
+        "return np.where(Z >= 0, e / (1 + e), 1 / (1 + e))", "ex01_sigmoid",
+        "the sign of the exponent flipped", 0),
+    "relu with np.max": (
+        "ex01_relu_answer", "return np.maximum(Z, 0)", "return np.max(Z, 0)", "ex01_relu",
+        "a maximum over axis 0", 1),
+    "relu in place": (
+        "ex01_relu_answer", "return np.maximum(Z, 0)", "Z[Z < 0] = 0\n    return Z", "ex01_relu",
+        "relu changed Z in place", 1.5),
+    "leaky relu leaking on the wrong side": (
+        "ex01_relu_answer", "return np.where(Z > 0, Z, alpha * Z)",
+        "return np.where(Z > 0, alpha * Z, Z)", "ex01_relu",
+        "the slope alpha on the positive side", 1),
+    "transposed W": (
+        "ex01_linear_forward_answer", "return X @ W + b", "return X @ W.T + b",
+        "ex01_linear_forward", "W transposed (X @ W.T)", 0),
+    "bias as a column": (
+        "ex01_linear_forward_answer", "return X @ W + b", "return X @ W + b.reshape(-1, 1)",
+        "ex01_linear_forward", "the bias added per row", 0),
+    "no bias": (
+        "ex01_linear_forward_answer", "return X @ W + b", "return X @ W",
+        "ex01_linear_forward", "the bias left out", 0),
+    "ReLU on the logits": (
+        "ex01_mlp_forward_answer", 'return A1 @ params["W2"] + params["b2"]',
+        'return np.maximum(A1 @ params["W2"] + params["b2"], 0)', "ex01_mlp_forward",
+        "a ReLU after the output layer", 0),
+    "no hidden ReLU": (
+        "ex01_mlp_forward_answer", "A1 = np.maximum(Z1, 0)", "A1 = Z1", "ex01_mlp_forward",
+        "no ReLU between the layers", 0),
+    "W in PyTorch's layout": (
+        "ex01_my_linear_answer", "size=(in_features, out_features))",
+        "size=(out_features, in_features))", "ex01_my_linear", "PyTorch's (out, in) layout", 2.1),
+    "no shape check": (
+        "ex01_my_linear_answer", "if X.ndim != 2 or X.shape[1] != self.in_features:",
+        "if False:", "ex01_my_linear", "instead of raising", 1.8),
+    "shape error without the shapes": (
+        "ex01_my_linear_answer", 'raise bp.ShapeError(f"{self!r} expected',
+        'raise bp.ShapeError("bad input")\n            raise bp.ShapeError(f"{self!r} expected',
+        "ex01_my_linear", "does not show the received shape", 2.1),
+    "no cache": (
+        "ex01_my_linear_answer", "self.cache = X", "pass", "ex01_my_linear",
+        "no layer.cache after forward", 2.7),
+    "weights from a fresh generator": (
+        "ex01_my_linear_answer", "rng = np.random.default_rng() if rng is None else rng",
+        "rng = np.random.default_rng()", "ex01_my_linear", "the same rng seed gave different", 2.7),
+}
+
+
+@pytest.mark.parametrize("case", BUGS)
+def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
+    answer, old, new, gid, phrase, kept = BUGS[case]
+    namespace = run_answers(with_bug(notebook(), answer, old, new))
+    result, text = grade(gid, namespace)
+    assert result.score == pytest.approx(kept, abs=1e-9), text
+    assert phrase in text, text
+    others = [other for other in POINTS if other != gid]
+    for other in others:  # every other part of the same submission keeps its points
+        assert grade(other, namespace)[0].score == POINTS[other]
+
+
+def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
+    """The real grader (kernel, restored cells, scoring) on a submission with one bug."""
+    nb = with_bug(notebook(), "ex01_sigmoid_backward_answer",
+                  "return dA * A * (1 - A)", "return dA * Z * (1 - Z)")
+    path = tmp_path / "student.ipynb"
+    path.write_text(dumps(nb), encoding="utf-8")
+    before = path.read_bytes()
+    report = grade_file(path, "student", {"01_forward_pass": notebook()}, Limits(timeout=60))
+    assert report.error is None, report.error
+    scores = {p.grade_id: p.score for p in report.parts}
+    assert scores == {**POINTS, "ex01_sigmoid_backward": 0}
+    part = next(p for p in report.parts if p.grade_id == "ex01_sigmoid_backward")
+    assert any(NAMED in message for message in part.messages)
+    assert report.total == sum(POINTS.values()) - 2 and path.read_bytes() == before

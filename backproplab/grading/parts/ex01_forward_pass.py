@@ -108,7 +108,7 @@ _rng = np.random.default_rng(101)
 Z_BW = _rng.uniform(-3, 3, size=(3, 4))
 DA_BW = _rng.normal(size=(3, 4))
 Z_SAT = np.array([[-20.0, -5.0, 0.0, 5.0, 20.0]])  # saturated at both ends, steepest at 0
-DA_SAT = np.ones_like(Z_SAT)
+DA_SAT = np.array([[2.0, -1.0, 4.0, 0.5, -3.0]])
 
 
 def _sigmoid_backward_ref(dA, Z):

@@ -126,10 +126,10 @@ BUGS = {
     "sigmoid with the sign flipped": (
         "ex01_sigmoid_answer", "return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
         "return np.where(Z >= 0, e / (1 + e), 1 / (1 + e))", "ex01_sigmoid",
-        "the sign of the exponent flipped", 0),
+        "the sign of the exponent flipped", 0.5),
     "relu with np.max": (
         "ex01_relu_answer", "return np.maximum(Z, 0)", "return np.max(Z, 0)", "ex01_relu",
-        "a maximum over axis 0", 1),
+        "a maximum over axis 0", 1.5),
     "relu in place": (
         "ex01_relu_answer", "return np.maximum(Z, 0)", "Z[Z < 0] = 0\n    return Z", "ex01_relu",
         "relu changed Z in place", 1.5),
@@ -158,7 +158,7 @@ BUGS = {
         "size=(out_features, in_features))", "ex01_my_linear", "PyTorch's (out, in) layout", 2.1),
     "no shape check": (
         "ex01_my_linear_answer", "if X.ndim != 2 or X.shape[1] != self.in_features:",
-        "if False:", "ex01_my_linear", "instead of raising", 1.8),
+        "if False:", "ex01_my_linear", "instead of raising", 2.1),
     "shape error without the shapes": (
         "ex01_my_linear_answer", 'raise bp.ShapeError(f"{self!r} expected',
         'raise bp.ShapeError("bad input")\n            raise bp.ShapeError(f"{self!r} expected',

@@ -1,0 +1,213 @@
+"""Exercise 02, measuring error: the solution scores full marks, each realistic bug loses its
+own part's points with feedback that names it, and the exercise is all "not attempted".
+
+Named mistakes tested here: a forgotten 1/N (MSE, its gradient, cross-entropy and its
+gradient) and a softmax without max-subtraction (overflow at large logits). Each loses all of
+its part's points, and no numpy warning escapes check().
+
+The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
+the solution cell with one line replaced, as a student would write it.
+"""
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from backproplab.grading import check
+from backproplab.grading.generate import make_exercise
+from backproplab.grading.grader import grade_file
+from backproplab.grading.limits import Limits
+from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
+from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+
+SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "02_measuring_error.ipynb"
+POINTS = {"ex02_mse": 2, "ex02_mse_grad": 2, "ex02_softmax": 3, "ex02_log_softmax": 2,
+          "ex02_cross_entropy": 2, "ex02_cross_entropy_grad": 3}
+ARGS = {"ex02_mse": ["mse"], "ex02_mse_grad": ["mse_grad"], "ex02_softmax": ["softmax"],
+        "ex02_log_softmax": ["logsumexp", "log_softmax"], "ex02_cross_entropy": ["cross_entropy"],
+        "ex02_cross_entropy_grad": ["cross_entropy_grad"]}
+FORGOTTEN_1_N = "a forgotten 1/N"
+NO_MAX = "softmax without max-subtraction (overflow at large logits)"
+
+
+def notebook():
+    return reads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if grade_id(c) == gid)
+
+
+def with_bug(nb, gid, old, new):
+    """``nb`` with ``old`` replaced by ``new`` in answer cell ``gid`` (``old`` must be there)."""
+    target = cell(nb, gid)
+    assert old in target.source, (gid, old)
+    target.source = target.source.replace(old, new)
+    return nb
+
+
+def run_answers(nb):
+    """The namespace after the setup cell and every answer cell, run here in-process."""
+    namespace = {}
+    exec(cell(nb, "ex02_imports").source, namespace)
+    for c in nb.cells:
+        if is_solution(c) and c.cell_type == "code":
+            exec(c.source, namespace)
+    return namespace
+
+
+def grade(gid, namespace):
+    """check() on the part's objects, with every warning recorded: none may escape."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = check(gid, *(namespace[name] for name in ARGS[gid]))
+    assert not caught, [str(w.message) for w in caught]
+    return result, "\n".join(result.lines)
+
+
+def test_the_notebook_grades_the_parts_this_module_tests():
+    nb = notebook()
+    gids = {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
+    assert gids == POINTS
+    assert nb.metadata.backproplab.exercise == "02_measuring_error"
+
+
+@pytest.mark.parametrize("gid", POINTS)
+def test_the_solution_scores_full_marks(gid):
+    result, _ = grade(gid, run_answers(notebook()))
+    assert (result.score, result.max_score, result.status) == (POINTS[gid], POINTS[gid], PASSED)
+
+
+def test_the_stored_solution_outputs_show_full_marks():
+    for c in notebook().cells:
+        if is_grade(c):
+            text = "".join(o.get("text", "") for o in c.outputs)
+            gid, points = grade_id(c), c.metadata.nbgrader["points"]
+            assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+
+
+@pytest.mark.parametrize("gid", POINTS)
+def test_the_exercise_is_not_attempted(gid):
+    result, text = grade(gid, run_answers(make_exercise(notebook())))
+    assert result.status == NOT_ATTEMPTED and result.score == 0
+    assert "not attempted yet" in text
+
+
+# (answer cell, line in the solution, buggy line, part, phrase every test names)
+NAMED = {
+    "mse: sum instead of mean": (
+        "ex02_mse_answer", "np.mean((Y_hat - Y) ** 2)", "np.sum((Y_hat - Y) ** 2)", "ex02_mse",
+        FORGOTTEN_1_N),
+    "mse_grad: no 1/N": (
+        "ex02_mse_grad_answer", "return 2 * (Y_hat - Y) / Y_hat.size", "return 2 * (Y_hat - Y)",
+        "ex02_mse_grad", FORGOTTEN_1_N),
+    "cross_entropy: sum over the batch": (
+        "ex02_cross_entropy_answer", "logp[np.arange(N), y].mean()", "logp[np.arange(N), y].sum()",
+        "ex02_cross_entropy", FORGOTTEN_1_N),
+    "cross_entropy_grad: P - T": (
+        "ex02_cross_entropy_grad_answer", "return G / N", "return G", "ex02_cross_entropy_grad",
+        FORGOTTEN_1_N),
+    "softmax: exp(Z) directly": (
+        "ex02_softmax_answer", "E = np.exp(Z - Z.max(axis=1, keepdims=True))", "E = np.exp(Z)",
+        "ex02_softmax", NO_MAX),
+}
+
+
+@pytest.mark.parametrize("case", NAMED)
+def test_a_named_mistake_loses_the_whole_part_and_every_test_names_it(case):
+    answer, old, new, gid, phrase = NAMED[case]
+    namespace = run_answers(with_bug(notebook(), answer, old, new))
+    result, text = grade(gid, namespace)
+    assert result.score == 0, text
+    assert all(phrase in test.message for test in result.tests), text
+    for other in POINTS:  # the other parts of the same submission keep their points
+        if other != gid:
+            assert grade(other, namespace)[0].score == POINTS[other]
+
+
+def test_the_naive_softmax_overflow_is_a_note_not_a_crash():
+    nb = with_bug(notebook(), "ex02_softmax_answer",
+                  "E = np.exp(Z - Z.max(axis=1, keepdims=True))", "E = np.exp(Z)")
+    result, text = grade("ex02_softmax", run_answers(nb))
+    assert "overflow encountered in exp" in text and "NaN or inf" in text
+
+
+# (answer cell, line in the solution, buggy line, part, phrase in the feedback, points kept)
+BUGS = {
+    "mse: mean absolute error": (
+        "ex02_mse_answer", "np.mean((Y_hat - Y) ** 2)", "np.mean(np.abs(Y_hat - Y))", "ex02_mse",
+        "the mean absolute error", 0),
+    "mse_grad: no factor 2": (
+        "ex02_mse_grad_answer", "return 2 * (Y_hat - Y) / Y_hat.size",
+        "return (Y_hat - Y) / Y_hat.size", "ex02_mse_grad", "without the factor 2", 0),
+    "mse_grad: divided by the rows": (
+        "ex02_mse_grad_answer", "return 2 * (Y_hat - Y) / Y_hat.size",
+        "return 2 * (Y_hat - Y) / len(Y_hat)", "ex02_mse_grad", "by the number of rows only", 1),
+    "softmax over the columns": (
+        "ex02_softmax_answer", "E = np.exp(Z - Z.max(axis=1, keepdims=True))\n    return E / E.sum(axis=1, keepdims=True)",
+        "E = np.exp(Z - Z.max(axis=0, keepdims=True))\n    return E / E.sum(axis=0, keepdims=True)",
+        "ex02_softmax", "softmax over the wrong axis", 0.75),
+    "softmax: one max for the whole batch": (
+        "ex02_softmax_answer", "E = np.exp(Z - Z.max(axis=1, keepdims=True))",
+        "E = np.exp(Z - Z.max())", "ex02_softmax", "the max of the whole batch", 0.75),
+    "log_softmax as log(softmax)": (
+        "ex02_log_softmax_answer",
+        "return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+        "return np.log(np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True))",
+        "ex02_log_softmax", "log(softmax(Z)) instead of Z - logsumexp(Z)", 1),
+    "logsumexp without the max": (
+        "ex02_log_softmax_answer",
+        "return (m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True)))[:, 0]",
+        "return np.log(np.exp(Z).sum(axis=1))", "ex02_log_softmax",
+        "without subtracting the max", 1.5),
+    "cross_entropy: mean over N x C": (
+        "ex02_cross_entropy_answer", "return float(-logp[np.arange(N), y].mean())",
+        "return float(-(np.eye(Z.shape[1])[y] * logp).mean())", "ex02_cross_entropy",
+        "the mean over all N x C entries", 0),
+    "cross_entropy: logp[:, y]": (
+        "ex02_cross_entropy_answer", "logp[np.arange(N), y]", "logp[:, y]",
+        "ex02_cross_entropy", "an (N, N) block", 0),
+    "cross_entropy: logits as probabilities": (
+        "ex02_cross_entropy_answer", "return float(-logp[np.arange(N), y].mean())",
+        "return float(-np.log(Z[np.arange(N), y]).mean())", "ex02_cross_entropy",
+        "the logits used as probabilities", 0),
+    "cross_entropy: log of an unstable softmax": (
+        "ex02_cross_entropy_answer", "return float(-logp[np.arange(N), y].mean())",
+        "P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)\n"
+        "    return float(-np.log(P[np.arange(N), y]).mean())", "ex02_cross_entropy",
+        f"-log of a {NO_MAX}", 1.5),
+    "cross_entropy_grad: T - P": (
+        "ex02_cross_entropy_grad_answer", "return G / N", "return -G / N",
+        "ex02_cross_entropy_grad", "the wrong sign", 0),
+    "cross_entropy_grad: unstable softmax": (
+        "ex02_cross_entropy_grad_answer", "E = np.exp(Z - Z.max(axis=1, keepdims=True))",
+        "E = np.exp(Z)", "ex02_cross_entropy_grad", NO_MAX, 2.25),
+    "cross_entropy_grad: one-hot not subtracted": (
+        "ex02_cross_entropy_grad_answer", "G[np.arange(N), y] -= 1", "pass",
+        "ex02_cross_entropy_grad", "the one-hot targets not subtracted", 0),
+}
+
+
+@pytest.mark.parametrize("case", BUGS)
+def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
+    answer, old, new, gid, phrase, kept = BUGS[case]
+    namespace = run_answers(with_bug(notebook(), answer, old, new))
+    result, text = grade(gid, namespace)
+    assert result.score == pytest.approx(kept, abs=1e-9), text
+    assert phrase in text, text
+
+
+def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
+    """The real grader (kernel, restored cells, scoring) on a submission with one bug."""
+    nb = with_bug(notebook(), "ex02_cross_entropy_grad_answer", "return G / N", "return G")
+    path = tmp_path / "student.ipynb"
+    path.write_text(dumps(nb), encoding="utf-8")
+    before = path.read_bytes()
+    report = grade_file(path, "student", {"02_measuring_error": notebook()}, Limits(timeout=60))
+    assert report.error is None, report.error
+    scores = {p.grade_id: p.score for p in report.parts}
+    assert scores == {**POINTS, "ex02_cross_entropy_grad": 0}
+    part = next(p for p in report.parts if p.grade_id == "ex02_cross_entropy_grad")
+    assert any(FORGOTTEN_1_N in message for message in part.messages)
+    assert report.total == sum(POINTS.values()) - 3 and path.read_bytes() == before

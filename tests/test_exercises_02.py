@@ -145,7 +145,7 @@ BUGS = {
         "ex02_mse_grad_answer", "return 2 * (Y_hat - Y) / Y_hat.size",
         "return 2 * (Y_hat - Y) / len(Y_hat)", "ex02_mse_grad", "by the number of rows only", 1),
     "softmax over the columns": (
-        "ex02_softmax_answer", "E = np.exp(Z - Z.max(axis=1, keepdims=True))\n    return E / E.sum(axis=1, keepdims=True)",
+        "ex02_softmax_answer", "return E / E.sum(axis=1, keepdims=True)",
         "E = np.exp(Z - Z.max(axis=0, keepdims=True))\n    return E / E.sum(axis=0, keepdims=True)",
         "ex02_softmax", "softmax over the wrong axis", 0.75),
     "softmax: one max for the whole batch": (
@@ -167,7 +167,7 @@ BUGS = {
         "the mean over all N x C entries", 0),
     "cross_entropy: logp[:, y]": (
         "ex02_cross_entropy_answer", "logp[np.arange(N), y]", "logp[:, y]",
-        "ex02_cross_entropy", "an (N, N) block", 0),
+        "ex02_cross_entropy", "an (N, N) block", 0.5),
     "cross_entropy: logits as probabilities": (
         "ex02_cross_entropy_answer", "return float(-logp[np.arange(N), y].mean())",
         "return float(-np.log(Z[np.arange(N), y]).mean())", "ex02_cross_entropy",

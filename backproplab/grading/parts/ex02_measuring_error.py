@@ -153,6 +153,8 @@ def _sums_to_one_and_shift_invariant(softmax):
     with np.errstate(all="ignore"):
         P, P_shifted = np.asarray(P, dtype=float), np.asarray(P_shifted, dtype=float)
     assert P.shape == Z.shape, f"softmax of a (2, 5) batch has shape {P.shape}"
+    assert np.isfinite(P_shifted).all(), \
+        f"softmax(Z + 1000) has nan or inf entries: looks like {NO_MAX}"
     assert np.allclose(P.sum(axis=1), 1), f"row sums are {np.round(P.sum(axis=1), 4).tolist()}"
     assert P_shifted.shape == Z.shape and np.allclose(P_shifted, P), \
         "softmax(Z + 1000) differs from softmax(Z): got " \

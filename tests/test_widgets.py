@@ -179,6 +179,15 @@ def test_huge_learning_rate_diverges_without_warnings():
     assert v["lr_max"] == pytest.approx(0.2, rel=1e-4)
 
 
+def test_slowly_diverging_learning_rate_is_called_diverging_not_crawling():
+    # lr 0.205 is just above 2/λmax = 0.2: the loss grows, but stays below BLOW_UP for 60 steps
+    ex = learning_rate_explorer().explorer
+    ex.set(lr=0.205, steps=60)
+    v = ex.values
+    assert not v["diverged"] and v["loss_end"] > v["loss_start"]
+    assert v["status"].startswith("diverging") and "Lower the learning rate" in v["status"]
+
+
 def test_good_learning_rate_converges_and_momentum_changes_the_path():
     ex = learning_rate_explorer().explorer
     ex.set(lr=0.15, steps=200)

@@ -140,6 +140,10 @@ class LearningRateExplorer(Explorer):
         if diverged_at is not None:
             status = (f"diverged at step {diverged_at}: each step overshoots more than the "
                       f"last. Lower the learning rate below about {fmt(lr_max, 3)}.")
+        elif losses[-1] > losses[0]:  # growing, but not yet past BLOW_UP
+            status = (f"diverging: the loss grew from {fmt(losses[0], 3)} to "
+                      f"{fmt(losses[-1], 3)} in {steps} steps. Lower the learning rate below "
+                      f"about {fmt(lr_max, 3)}.")
         elif losses[-1] < 1e-6:
             status = f"converged: loss {fmt(losses[-1], 3)} after {len(losses) - 1} steps."
         elif dist > 0.5 * float(np.hypot(*(np.array(surface.start) - surface.minimum))):

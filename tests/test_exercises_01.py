@@ -122,7 +122,7 @@ BUGS = {
     "np.where with exp(Z) in a branch": (
         "ex01_sigmoid_answer", "return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
         "return np.where(Z >= 0, 1 / (1 + np.exp(-Z)), np.exp(Z) / (1 + np.exp(Z)))",
-        "ex01_sigmoid", "np.where evaluates both branches", 1.5),
+        "ex01_sigmoid", "np.where computes both branches", 1.5),
     "sigmoid with the sign flipped": (
         "ex01_sigmoid_answer", "return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
         "return np.where(Z >= 0, e / (1 + e), 1 / (1 + e))", "ex01_sigmoid",

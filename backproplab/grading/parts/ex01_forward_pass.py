@@ -61,8 +61,8 @@ def sigmoid_part(t, sigmoid):
         return True
 
     t.true("no overflow warning at z = -1000 and 1000", no_overflow_warning,
-           "numpy warned (np.where evaluates both branches, so exp(z) for z = 1000 still "
-           "overflows: compute e^-|z| only)")
+           "numpy warned, so exp overflowed for some z (np.where computes both branches "
+           "for every entry): compute e^-|z| only")
 
 
 # -- 2. ReLU and leaky ReLU ------------------------------------------------------------------------

@@ -9,8 +9,7 @@ and a bug in the student's ``MyValue`` cannot break those parts.
 """
 
 import math
-
-import numpy as np
+from collections import Counter
 
 from ...scalar import Value
 from ..registry import part
@@ -148,7 +147,7 @@ def make_batch_neuron():
     for term in terms[1:]:
         total = total + term
     loss = _named(total * (1.0 / len(XS)), "L")
-    return loss, (w, b)
+    return loss, (w, b, loss)
 
 
 def make_neuron():
@@ -322,11 +321,13 @@ def _order_problem(order, root):
         return f"expected a list of nodes, got a {type(order).__name__}"
     reachable = _reachable(root)
     ids = [id(node) for node in order]
-    if len(set(ids)) != len(ids):
-        twice = next(node for node in order if ids.count(id(node)) > 1)
-        return (f"{twice!r} appears {ids.count(id(twice))} times: each node must be listed "
+    listed = set(ids)
+    if len(listed) != len(ids):
+        counts = Counter(ids)
+        twice = next(node for node in order if counts[id(node)] > 1)
+        return (f"{twice!r} appears {counts[id(twice)]} times: each node must be listed "
                 "once (keep a set of visited nodes)")
-    missing = [node for key, node in reachable.items() if key not in set(ids)]
+    missing = [node for key, node in reachable.items() if key not in listed]
     if missing:
         return f"{len(missing)} of the {len(reachable)} nodes are missing, e.g. {missing[0]!r}"
     extra = [node for node in order if id(node) not in reachable]
@@ -438,7 +439,7 @@ def backward_part(t, backward):
     t.close("d = b * c with b = 2a, c = b + 1 at a = 3: [dd/da, dd/db, dd/dc, dd/dd]",
             _grads_after(backward, make_diamond), [26.0, 13.0, 6.0, 1.0],
             mistakes=_backward_mistakes(make_diamond))
-    t.close("a tanh neuron's mean squared error over 3 examples: [dL/dw, dL/db]",
+    t.close("a tanh neuron's mean squared error over 3 examples: [dL/dw, dL/db, dL/dL]",
             _grads_after(backward, make_batch_neuron), _buggy_grads(make_batch_neuron),
             mistakes=_backward_mistakes(make_batch_neuron))
     t.close("c = (a + a) * (a + a) again, with every .grad at 7 beforehand: reset first",

@@ -1,0 +1,223 @@
+"""Exercise 03 (the chain rule and computational graphs): every part of the solution notebook
+scores full marks, and the usual bugs, planted in the solution's own code, lose points with
+feedback that names them.
+
+The student objects are the solution notebook's cells, executed here (imports cell plus the
+answer cells), so these tests check the notebook as committed. A bug is planted by replacing a
+line of an answer cell, the way a student would write it.
+"""
+
+from pathlib import Path
+
+import pytest
+
+import backproplab
+from backproplab.grading.check import run_part
+from backproplab.grading.grader import grade_file, parse_sources
+from backproplab.grading.limits import Limits
+from backproplab.grading.notebook import dumps, grade_id, reads
+from backproplab.grading.protect import Snapshot
+from backproplab.grading.registry import get_part
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "03_chain_rule_and_graphs"
+SOLUTION = ROOT / "solutions" / f"{NAME}.ipynb"
+POINTS = {"ex03_central_difference": 2, "ex03_value_ops": 3, "ex03_value_functions": 2,
+          "ex03_topological_sort": 3, "ex03_backward": 3, "ex03_gd_step": 2}
+ANSWERS = {"ex03_central_difference": ("central_difference", "central_difference"),
+           "ex03_value_ops": ("value", "MyValue"),
+           "ex03_value_functions": ("value", "MyValue"),
+           "ex03_topological_sort": ("topological_sort", "topological_sort"),
+           "ex03_backward": ("backward", "backward"),
+           "ex03_gd_step": ("gd_step", "gd_step")}
+
+
+def notebook():
+    return reads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if grade_id(c) == gid)
+
+
+def answer(gid, old=None, new=None):
+    """The student object of part ``gid``, from the solution cell, with ``old`` -> ``new``."""
+    cell_name, obj = ANSWERS[gid]
+    nb = notebook()
+    source = cell(nb, f"ex03_{cell_name}_answer").source
+    if old is not None:
+        assert old in source, (gid, old)
+        source = source.replace(old, new)
+    namespace = {}
+    exec(cell(nb, "ex03_imports").source, namespace)
+    exec(source, namespace)
+    return namespace[obj]
+
+
+def grade(gid, obj):
+    return run_part(get_part(gid), (obj,))
+
+
+def assert_named(result, phrase, everywhere=True):
+    """The mistake is named in every test (everywhere) or in at least one test."""
+    failed = [test for test in result.tests if not test.passed]
+    assert failed, "the buggy answer passed every test"
+    named = [phrase in test.message for test in failed]
+    assert all(named) if everywhere else any(named), [t.message for t in failed]
+
+
+# -- the solution ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gid", sorted(POINTS))
+def test_the_solution_scores_full_marks(gid):
+    result = grade(gid, answer(gid))
+    assert result.max_score == POINTS[gid]
+    assert result.score == POINTS[gid], result.lines
+
+
+def test_the_notebook_has_exactly_these_parts_with_these_points():
+    graded = {grade_id(c): c.metadata.nbgrader["points"] for c in notebook().cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    assert graded == POINTS
+
+
+def test_an_unattempted_part_says_so():
+    def stub(*args):
+        raise NotImplementedError()
+
+    for gid in POINTS:
+        result = grade(gid, stub)
+        assert result.score == 0 and result.lines[0].endswith(
+            f"not attempted yet (0/{POINTS[gid]} points)")
+
+
+# -- the named mistake: = instead of += -----------------------------------------------------
+
+
+def test_backward_with_assignment_instead_of_accumulation_loses_every_point():
+    buggy = answer("ex03_backward", "child.grad += local * node.grad",
+                   "child.grad = local * node.grad")
+    result = grade("ex03_backward", buggy)
+    assert result.score == 0
+    assert_named(result, "gradients assigned with = instead of accumulated (+=)")
+    assert "got shape (3,) [6, 6, 1]" in result.tests[0].message
+
+
+# -- other bugs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gid, old, new, phrase, everywhere, zero", [
+    ("ex03_central_difference", "(f(x + h) - f(x - h)) / (2 * h)", "(f(x + h) - f(x)) / h",
+     "a forward difference", True, True),
+    ("ex03_central_difference", "(f(x + h) - f(x - h)) / (2 * h)", "(f(x + h) - f(x - h)) / h",
+     "divided by h instead of 2h", True, True),
+    ("ex03_central_difference", "(f(x + h) - f(x - h)) / (2 * h)",
+     "(f(x + 1e-6) - f(x - 1e-6)) / 2e-6", "the h argument ignored", False, False),
+    ("ex03_value_ops", "(other.data, self.data), \"*\"", "(self.data, other.data), \"*\"",
+     "the OTHER factor", False, False),
+    ("ex03_value_ops", "(k * self.data ** (k - 1),)", "(k * self.data ** k,)",
+     "k * a**k instead of k * a**(k - 1)", True, False),
+    ("ex03_value_functions", "(1.0 - t * t,)", "(1.0 - self.data ** 2,)",
+     "from the input a instead of 1 - tanh(a)**2 from the output", True, False),
+    ("ex03_value_functions", "1.0 if positive else 0.0", "self.data if positive else 0.0",
+     "the ReLU's output as its local derivative", True, False),
+    ("ex03_backward", "for node in reversed(order):", "for node in order:",
+     "instead of in reverse", True, True),
+    ("ex03_backward", "    root.grad = 1.0 ", "    pass ", "not set to 1", True, True),
+    ("ex03_backward", "        node.grad = 0.0\n", "        pass\n", "not reset to 0", True,
+     False),
+    ("ex03_topological_sort", "    return order", "    return order[::-1]",
+     "the root comes first", True, False),
+    ("ex03_topological_sort", "elif node not in visited:", "else:", "appears 2 times", False,
+     False),
+    ("ex03_gd_step", "p.data -= lr * p.grad", "p.data += lr * p.grad",
+     "along the gradient (p.data += lr * p.grad) instead of against it", True, True),
+    ("ex03_gd_step", "/ len(xs)", "", "the summed squared error instead of the mean", True,
+     True),
+    ("ex03_gd_step", "w.grad = b.grad = 0.0 ", "pass ", "the gradients not zeroed", True,
+     False),
+])
+def test_a_planted_bug_loses_points_and_is_named(gid, old, new, phrase, everywhere, zero):
+    result = grade(gid, answer(gid, old, new))
+    assert result.score < POINTS[gid]
+    if zero:
+        assert result.score == 0, result.lines
+    assert_named(result, phrase, everywhere)
+
+
+def test_a_recursive_topological_sort_fails_only_the_deep_chain():
+    source = '''
+def topological_sort(root):
+    order, visited = [], set()
+    def visit(node):
+        if node not in visited:
+            visited.add(node)
+            for child in node.children:
+                visit(child)
+            order.append(node)
+    visit(root)
+    return order
+'''
+    namespace = {}
+    exec(source, namespace)
+    result = grade("ex03_topological_sort", namespace["topological_sort"])
+    failed = [test for test in result.tests if not test.passed]
+    assert [test.name for test in failed] == [
+        "a chain 5000 operations deep, without a RecursionError"]
+    assert "use a loop with an explicit stack" in failed[0].message
+    assert result.score == pytest.approx(POINTS["ex03_topological_sort"] * 5 / 6)
+
+
+def test_a_reversed_breadth_first_order_is_named():
+    source = '''
+def topological_sort(root):
+    order, seen = [root], {root}
+    for node in order:
+        for child in node.children:
+            if child not in seen:
+                seen.add(child)
+                order.append(child)
+    return order[::-1]
+'''
+    namespace = {}
+    exec(source, namespace)
+    result = grade("ex03_topological_sort", namespace["topological_sort"])
+    assert result.score < POINTS["ex03_topological_sort"]
+    assert_named(result, "reversed breadth-first order", everywhere=False)
+
+
+def test_the_backward_part_does_not_depend_on_value_internals():
+    """A backward() that calls root.backward() (Value's own) cannot pass: the nodes are not
+    Values."""
+    namespace = {}
+    exec("def backward(root, order):\n    root.backward()\n", namespace)
+    result = grade("ex03_backward", namespace["backward"])
+    assert result.score == 0
+    assert all("AttributeError" in test.message for test in result.tests)
+
+
+# -- end to end: the grader on a submission with one planted bug --------------------------------
+
+
+def test_the_grader_takes_exactly_the_points_of_the_buggy_part(tmp_path):
+    nb = notebook()
+    target = cell(nb, "ex03_backward_answer")
+    target.source = target.source.replace("child.grad += local * node.grad",
+                                          "child.grad = local * node.grad")
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    path = tmp_path / f"{NAME}-student.ipynb"
+    path.write_text(dumps(nb), encoding="utf-8")
+    before = path.read_bytes()
+    sources = parse_sources({SOLUTION.name: SOLUTION.read_bytes()})
+    library = Snapshot(Path(backproplab.__file__).parent, "**/*")  # the kernel's own copy
+    report = grade_file(path, "student", sources, Limits(timeout=60), library)
+    assert report.error is None, report.error
+    scores = {p.grade_id: p.score for p in report.parts}
+    assert scores == {**POINTS, "ex03_backward": 0.0}
+    backward = next(p for p in report.parts if p.grade_id == "ex03_backward")
+    assert any("gradients assigned with = instead of accumulated" in line
+               for line in backward.messages)
+    assert path.read_bytes() == before

@@ -13,6 +13,7 @@ from ...data import iterate_minibatches
 from ...layers import Linear, Parameter, Sequential, Tanh
 from ...losses import CrossEntropyLoss
 from ...optim import SGD, Adam
+from ..compare import same_value
 from ..registry import part
 
 # ----------------------------------------------------------------------------- helpers
@@ -28,6 +29,19 @@ def _spd(eigenvalues, seed):
     q = _rotation(len(eigenvalues), seed)
     a = q @ np.diag(eigenvalues) @ q.T
     return (a + a.T) / 2
+
+
+def _merge_same(mistakes):
+    """Mistakes that give the same answer on a test are named together ("A; or B")."""
+    groups = []  # (answer, [descriptions])
+    for description, answer in mistakes.items():
+        for known, descriptions in groups:
+            if same_value(answer, known):
+                descriptions.append(description)
+                break
+        else:
+            groups.append((answer, [description]))
+    return {"; or ".join(descriptions): answer for answer, descriptions in groups}
 
 
 def _flat(arrays):
@@ -90,10 +104,10 @@ def sgd_step_part(t, sgd_step):
     """one step of plain gradient descent"""
     t.close("one step, lr = 0.1, on a (2, 3) and a (4,) array (all entries, flattened)",
             lambda: _sgd_one_step(sgd_step, 0.1), _sgd_one_step(_sgd_ref, 0.1),
-            mistakes={k: _sgd_one_step(f, 0.1) for k, f in SGD_MISTAKES.items()})
+            mistakes=_merge_same({k: _sgd_one_step(f, 0.1) for k, f in SGD_MISTAKES.items()}))
     t.close("5 steps on f(w) = 1/2 w^T A w with lr = 0.2 (w after each step, shape (5, 3))",
             lambda: _sgd_path(sgd_step, 0.2, 5), _sgd_path(_sgd_ref, 0.2, 5),
-            mistakes={k: _sgd_path(f, 0.2, 5) for k, f in SGD_MISTAKES.items()})
+            mistakes=_merge_same({k: _sgd_path(f, 0.2, 5) for k, f in SGD_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- momentum
@@ -175,8 +189,8 @@ def momentum_step_part(t, momentum_step):
         t.close(name, lambda A=A, p0=p0, lrs=lrs, mu=mu: _momentum_path(momentum_step, A, p0,
                                                                        lrs, mu),
                 _momentum_torch(A, p0, lrs, mu),
-                mistakes={k: _momentum_path(f, A, p0, lrs, mu)
-                          for k, f in MOM_MISTAKES.items()})
+                mistakes=_merge_same({k: _momentum_path(f, A, p0, lrs, mu)
+                                      for k, f in MOM_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- Adam
@@ -227,14 +241,12 @@ def _adam_ref_first():
     return np.concatenate([p, m, v, [1.0]])
 
 
-def _adam_buggy(bias_correction=True, t_before=False, increment=True, eps_in_sqrt=False,
+def _adam_buggy(bias_correction=True, t_used=1, t_returned=1, eps_in_sqrt=False,
                 eps_before_correction=False):
+    """Adam with one bug; the corrections use t + t_used, the step returns t + t_returned."""
     def step(p, g, m, v, t, lr, betas, eps):
         b1, b2 = betas
-        t_new = t + 1
-        tc = t if t_before else t_new  # the t used in the bias corrections
-        if not increment:
-            t_new, tc = t, t + 1
+        tc, t_new = t + t_used, t + t_returned
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         c1, c2 = (1 - b1 ** tc, 1 - b2 ** tc) if bias_correction else (1.0, 1.0)
@@ -255,9 +267,11 @@ ADAM_MISTAKES = {
     "no bias correction: use m / (1 - beta1^t) and v / (1 - beta2^t)":
         _adam_buggy(bias_correction=False),
     "t starting at 0 in the bias correction (t used before it is incremented): the first step "
-    "divides by 1 - beta^0 = 0": _adam_buggy(t_before=True),
+    "divides by 1 - beta^0 = 0": _adam_buggy(t_used=0),
+    "t starting at 0 in the bias correction, and never incremented: every step divides by "
+    "1 - beta^0 = 0": _adam_buggy(t_used=0, t_returned=0),
     "t never incremented (returned unchanged): every step is corrected as if it were the first":
-        _adam_buggy(increment=False),
+        _adam_buggy(t_returned=0),
     "eps inside the square root, sqrt(v_hat + eps), instead of sqrt(v_hat) + eps":
         _adam_buggy(eps_in_sqrt=True),
     "eps added before the bias correction of v, (sqrt(v) + eps) / sqrt(1 - beta2^t), instead "
@@ -269,11 +283,11 @@ ADAM_MISTAKES = {
 def adam_step_part(t, adam_step):
     """one Adam step with bias correction (torch.optim.Adam's rule)"""
     with np.errstate(all="ignore"):
-        first_mistakes = {k: _adam_first(f) for k, f in ADAM_MISTAKES.items()}
-        paths = {k: _adam_path(f, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS)
-                 for k, f in ADAM_MISTAKES.items()}
-        paths2 = {k: _adam_path(f, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)
-                  for k, f in ADAM_MISTAKES.items()}
+        first_mistakes = _merge_same({k: _adam_first(f) for k, f in ADAM_MISTAKES.items()})
+        paths = _merge_same({k: _adam_path(f, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS)
+                             for k, f in ADAM_MISTAKES.items()})
+        paths2 = _merge_same({k: _adam_path(f, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)
+                              for k, f in ADAM_MISTAKES.items()})
     t.close("the first step from m = v = 0, t = 0, lr = 0.01 (p, m, v and t, flattened: "
             "4 + 4 + 4 + 1 numbers)", lambda: _adam_first(adam_step), _adam_ref_first(),
             mistakes=first_mistakes)
@@ -316,7 +330,7 @@ def _as_losses(losses):
 
 
 def _epoch_buggy(zero_grad=True, shuffle=True, drop_last=False, weighted=True, late_zero=False,
-                 last_loss=False):
+                 last_loss=False, over_n=False):
     def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng):
         total, count, loss = 0.0, 0, None
         for xb, yb in iterate_minibatches(X, y, batch_size, shuffle=shuffle,
@@ -330,7 +344,7 @@ def _epoch_buggy(zero_grad=True, shuffle=True, drop_last=False, weighted=True, l
             optimizer.step()
             total += loss * (len(xb) if weighted else 1)
             count += len(xb) if weighted else 1
-        return loss if last_loss else total / count
+        return loss if last_loss else total / (len(X) if over_n else count)
     return train_epoch
 
 
@@ -341,6 +355,8 @@ EPOCH_MISTAKES = {
     "no shuffling: draw order = rng.permutation(N) once per epoch": _epoch_buggy(shuffle=False),
     "the last, partial batch dropped: every example must be used once per epoch":
         _epoch_buggy(drop_last=True),
+    "the last, partial batch dropped (and the loss still divided by N): every example must be "
+    "used once per epoch": _epoch_buggy(drop_last=True, over_n=True),
     "the plain mean of the batch losses: weight each batch's loss by its size":
         _epoch_buggy(weighted=False),
     "zero_grad() between backward() and step(): the step sees no gradient":
@@ -363,7 +379,8 @@ def train_epoch_part(t, train_epoch):
     for name, kwargs in EPOCH_TESTS:
         t.close(name, lambda kwargs=kwargs: _epoch_run(train_epoch, **kwargs),
                 _epoch_run(EPOCH_REFERENCE, **kwargs),
-                mistakes={k: _epoch_run(f, **kwargs) for k, f in EPOCH_MISTAKES.items()})
+                mistakes=_merge_same({k: _epoch_run(f, **kwargs)
+                                      for k, f in EPOCH_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- learning rate
@@ -409,6 +426,6 @@ def max_stable_lr_part(t, max_stable_lr):
     for A, what in [(LR_A1, "A = [[3, 1], [1, 3]] (eigenvalues 2 and 4)"),
                     (LR_A2, "a non-diagonal 3x3 A with eigenvalues 0.5, 4 and 20")]:
         t.close(what, lambda A=A: max_stable_lr(A.copy()), 2 / np.linalg.eigvalsh(A)[-1],
-                mistakes=_lr_mistakes(A))
+                mistakes=_merge_same(_lr_mistakes(A)))
     t.true("it is the edge: 0.99 x it converges and 1.01 x it diverges (a 4x4 A)",
            lambda: _stable_edge(max_stable_lr), "not the edge of stability")

@@ -177,7 +177,7 @@ def _clip_buggy(per_tensor=False, return_after=False, in_place=True, always=Fals
         norms = [float(np.sqrt(np.sum(g * g))) for g in grads]
         total = math.sqrt(sum(n * n for n in norms))
         if per_tensor:
-            for i, (g, n) in enumerate(zip(grads, norms)):
+            for g, n in zip(grads, norms):
                 if n > max_norm:
                     g *= max_norm / n
             return sum(norms) if return_sum else total

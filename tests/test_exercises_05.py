@@ -1,0 +1,313 @@
+"""Exercise 05, gradient descent and training: the solution scores full marks, each realistic bug
+loses its own part's points with feedback that names it, and the exercise is all "not attempted".
+
+Named mistakes tested here, each losing all of its part's points with every test naming it:
+momentum in the other convention (v = mu v - lr g, visible only with a changing learning rate),
+with dampening, or with the velocity not kept; Adam without bias correction, with t starting at
+0, or with eps inside the square root; a training epoch without zero_grad, without shuffling, or
+dropping the last partial batch.
+
+The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
+the solution cell with a line replaced, as a student would write it.
+"""
+
+import inspect
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import backproplab
+from backproplab.grading import check
+from backproplab.grading.generate import make_exercise
+from backproplab.grading.grader import grade_file
+from backproplab.grading.limits import Limits
+from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
+from backproplab.grading.parts import ex05_gradient_descent as parts
+from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+from backproplab.layers import Parameter
+from backproplab.optim import SGD
+
+SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "05_gradient_descent.ipynb"
+POINTS = {"ex05_sgd_step": 1, "ex05_momentum_step": 2, "ex05_adam_step": 3,
+          "ex05_train_epoch": 3, "ex05_max_stable_lr": 1}
+ARGS = {"ex05_sgd_step": "sgd_step", "ex05_momentum_step": "momentum_step",
+        "ex05_adam_step": "adam_step", "ex05_train_epoch": "train_epoch",
+        "ex05_max_stable_lr": "max_stable_lr"}
+
+ADAM_BODY = """    t = t + 1
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    param -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    return m, v, t"""
+MOMENTUM_BODY = """    if velocity is None:
+        velocity = grad.copy()
+    else:
+        velocity = momentum * velocity + grad
+    param -= lr * velocity
+    return velocity"""
+
+
+def notebook():
+    return reads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if grade_id(c) == gid)
+
+
+def with_bug(nb, gid, old, new):
+    """``nb`` with ``old`` replaced by ``new`` in answer cell ``gid`` (``old`` must be there)."""
+    target = cell(nb, gid)
+    assert old in target.source, (gid, old)
+    target.source = target.source.replace(old, new)
+    return nb
+
+
+def run_answers(nb):
+    """The namespace after the setup cell and every answer cell, run here in-process."""
+    namespace = {}
+    exec(cell(nb, "ex05_imports").source, namespace)
+    for c in nb.cells:
+        if is_solution(c) and c.cell_type == "code":
+            exec(c.source, namespace)
+    return namespace
+
+
+def grade(gid, obj):
+    """check() on one answer, with every warning recorded: none may escape."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = check(gid, obj)
+    assert not caught, [str(w.message) for w in caught]
+    return result, "\n".join(result.lines)
+
+
+def grade_submission(path, sources):
+    """grade_file, with the kernel's own copy of the package when the grader takes one."""
+    if "library" in inspect.signature(grade_file).parameters:
+        from backproplab.grading.protect import Snapshot
+
+        library = Snapshot(Path(backproplab.__file__).parent, "**/*")
+        return grade_file(path, "student", sources, Limits(timeout=60), library)
+    return grade_file(path, "student", sources, Limits(timeout=60))
+
+
+def test_the_notebook_grades_the_parts_this_module_tests():
+    nb = notebook()
+    gids = {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
+    assert gids == POINTS
+    assert nb.metadata.backproplab.exercise == "05_gradient_descent"
+
+
+@pytest.mark.parametrize("gid", POINTS)
+def test_the_solution_scores_full_marks(gid):
+    result, _ = grade(gid, run_answers(notebook())[ARGS[gid]])
+    assert (result.score, result.max_score, result.status) == (POINTS[gid], POINTS[gid], PASSED)
+
+
+def test_the_stored_solution_outputs_show_full_marks():
+    for c in notebook().cells:
+        if is_grade(c):
+            text = "".join(o.get("text", "") for o in c.outputs)
+            gid, points = grade_id(c), c.metadata.nbgrader["points"]
+            assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+
+
+@pytest.mark.parametrize("gid", POINTS)
+def test_the_exercise_is_not_attempted(gid):
+    result, text = grade(gid, run_answers(make_exercise(notebook()))[ARGS[gid]])
+    assert result.status == NOT_ATTEMPTED and result.score == 0
+    assert "not attempted yet" in text
+
+
+# (answer cell, line in the solution, buggy line, part, phrase every test names)
+NAMED = {
+    "momentum: the other convention v = mu v - lr g": (
+        "ex05_momentum_step_answer", MOMENTUM_BODY,
+        "    if velocity is None:\n        velocity = np.zeros_like(param)\n"
+        "    velocity = momentum * velocity - lr * grad\n    param += velocity\n"
+        "    return velocity", "ex05_momentum_step", "the other momentum convention"),
+    "momentum: dampening": (
+        "ex05_momentum_step_answer", "velocity = momentum * velocity + grad",
+        "velocity = momentum * velocity + (1 - momentum) * grad", "ex05_momentum_step",
+        "dampening"),
+    "momentum: the velocity not returned": (
+        "ex05_momentum_step_answer", "    param -= lr * velocity\n    return velocity",
+        "    param -= lr * velocity", "ex05_momentum_step",
+        "the velocity was not updated and returned"),
+    "momentum: the velocity not updated": (
+        "ex05_momentum_step_answer", "velocity = momentum * velocity + grad",
+        "velocity = grad", "ex05_momentum_step", "the velocity was not updated and returned"),
+    "adam: no bias correction": (
+        "ex05_adam_step_answer",
+        "m_hat = m / (1 - beta1 ** t)\n    v_hat = v / (1 - beta2 ** t)",
+        "m_hat = m\n    v_hat = v", "ex05_adam_step", "no bias correction"),
+    "adam: t starting at 0 (incremented after the correction)": (
+        "ex05_adam_step_answer", ADAM_BODY, ADAM_BODY.replace("    t = t + 1\n", "").replace(
+            "return m, v, t", "return m, v, t + 1"), "ex05_adam_step", "t starting at 0"),
+    "adam: t starting at 0 (never incremented)": (
+        "ex05_adam_step_answer", "    t = t + 1\n", "", "ex05_adam_step", "t starting at 0"),
+    "adam: eps inside the square root": (
+        "ex05_adam_step_answer", "np.sqrt(v_hat) + eps", "np.sqrt(v_hat + eps)", "ex05_adam_step",
+        "eps inside the square root"),
+    "epoch: no zero_grad": (
+        "ex05_train_epoch_answer", "        optimizer.zero_grad()\n", "", "ex05_train_epoch",
+        "forgetting optimizer.zero_grad()"),
+    "epoch: no shuffling": (
+        "ex05_train_epoch_answer", "order = rng.permutation(N)", "order = np.arange(N)",
+        "ex05_train_epoch", "no shuffling"),
+    "epoch: the last partial batch dropped, mean over the examples used": (
+        "ex05_train_epoch_answer",
+        "    for start in range(0, N, batch_size):",
+        "    N = N - N % batch_size\n    for start in range(0, N, batch_size):",
+        "ex05_train_epoch", "the last, partial batch dropped"),
+    "epoch: the last partial batch dropped, divided by N": (
+        "ex05_train_epoch_answer",
+        "    for start in range(0, N, batch_size):",
+        "    for start in range(0, N - N % batch_size, batch_size):",
+        "ex05_train_epoch", "the last, partial batch dropped"),
+}
+
+
+@pytest.mark.parametrize("case", NAMED)
+def test_a_named_mistake_loses_the_whole_part_and_every_test_names_it(case):
+    answer, old, new, gid, phrase = NAMED[case]
+    namespace = run_answers(with_bug(notebook(), answer, old, new))
+    result, text = grade(gid, namespace[ARGS[gid]])
+    assert result.score == 0, text
+    assert all(phrase in test.message for test in result.tests), text
+    for other in POINTS:  # the other parts of the same submission keep their points
+        if other != gid:
+            assert grade(other, namespace[ARGS[other]])[0].score == POINTS[other]
+
+
+def test_t_starting_at_0_gives_nan_with_a_note_not_a_crash():
+    nb = with_bug(notebook(), "ex05_adam_step_answer", "    t = t + 1\n", "")
+    result, text = grade("ex05_adam_step", run_answers(nb)["adam_step"])
+    assert "NaN or inf" in text and "RuntimeWarning" in text, text
+
+
+# (answer cell, line in the solution, buggy line, part, phrase in the feedback, points kept)
+BUGS = {
+    "sgd: gradient ascent": (
+        "ex05_sgd_step_answer", "p -= lr * g", "p += lr * g", "ex05_sgd_step", "gradient ascent",
+        0),
+    "sgd: a new array instead of in place": (
+        "ex05_sgd_step_answer", "p -= lr * g", "p = p - lr * g", "ex05_sgd_step",
+        "instead of updating the array in place", 0),
+    "momentum: the step with the old velocity": (
+        "ex05_momentum_step_answer", MOMENTUM_BODY,
+        "    if velocity is None:\n        velocity = np.zeros_like(param)\n"
+        "    param -= lr * velocity\n    return momentum * velocity + grad",
+        "ex05_momentum_step", "the step taken with the old velocity", 0),
+    "adam: t returned unchanged": (
+        "ex05_adam_step_answer", "return m, v, t", "return m, v, t - 1", "ex05_adam_step",
+        "t never incremented", 0),
+    "adam: eps before the bias correction": (
+        "ex05_adam_step_answer",
+        "v_hat = v / (1 - beta2 ** t)\n    param -= lr * m_hat / (np.sqrt(v_hat) + eps)",
+        "param -= lr * m_hat / ((np.sqrt(v) + eps) / np.sqrt(1 - beta2 ** t))",
+        "ex05_adam_step", "eps added before the bias correction", 0),
+    "epoch: the plain mean of the batch losses": (
+        "ex05_train_epoch_answer", "total += loss * len(idx)\n    return total / N",
+        "total += loss\n    return total / int(np.ceil(N / batch_size))", "ex05_train_epoch",
+        "the plain mean of the batch losses", 0),
+    "epoch: zero_grad between backward and step": (
+        "ex05_train_epoch_answer",
+        "        optimizer.zero_grad()\n        model.backward(loss_fn.backward())\n",
+        "        model.backward(loss_fn.backward())\n        optimizer.zero_grad()\n",
+        "ex05_train_epoch", "zero_grad() between backward() and step()", 0),
+    "epoch: the last batch's loss": (
+        "ex05_train_epoch_answer", "return total / N", "return loss", "ex05_train_epoch",
+        "the last batch's loss returned", 0),
+    "epoch: returns nothing": (
+        "ex05_train_epoch_answer", "return total / N", "pass", "ex05_train_epoch",
+        "return the epoch's mean loss", 0),
+    "lr: 1 / lambda_max": (
+        "ex05_max_stable_lr_answer", "2 / np.linalg.eigvalsh(A)[-1]",
+        "1 / np.linalg.eigvalsh(A)[-1]", "ex05_max_stable_lr", "1 / lambda_max", 0),
+    "lr: the smallest eigenvalue": (
+        "ex05_max_stable_lr_answer", "2 / np.linalg.eigvalsh(A)[-1]",
+        "2 / np.linalg.eigvalsh(A)[0]", "ex05_max_stable_lr", "2 / lambda_min", 0),
+    "lr: the diagonal as eigenvalues": (
+        "ex05_max_stable_lr_answer", "2 / np.linalg.eigvalsh(A)[-1]", "2 / np.max(np.diag(A))",
+        "ex05_max_stable_lr", "2 / max(diag(A))", 0),
+}
+
+
+@pytest.mark.parametrize("case", BUGS)
+def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
+    answer, old, new, gid, phrase, kept = BUGS[case]
+    namespace = run_answers(with_bug(notebook(), answer, old, new))
+    result, text = grade(gid, namespace[ARGS[gid]])
+    assert result.score == pytest.approx(kept, abs=1e-9), text
+    assert phrase in text, text
+
+
+@pytest.mark.parametrize("gid, mistakes", [
+    ("ex05_sgd_step", parts.SGD_MISTAKES), ("ex05_momentum_step", parts.MOM_MISTAKES),
+    ("ex05_adam_step", parts.ADAM_MISTAKES), ("ex05_train_epoch", parts.EPOCH_MISTAKES)])
+def test_every_mistake_the_part_names_fails_every_test_with_its_name(gid, mistakes):
+    for name, buggy in mistakes.items():
+        result, text = grade(gid, buggy)
+        assert result.score == 0, text
+        assert all(name in test.message for test in result.tests), text
+
+
+def test_every_lr_mistake_fails_every_test():
+    for name in parts._lr_mistakes(parts.LR_A1):
+        result, text = grade("ex05_max_stable_lr", lambda A, name=name: parts._lr_mistakes(A)[name])
+        assert result.score == 0, text
+
+
+def test_the_other_momentum_convention_agrees_with_torch_at_a_constant_lr():
+    """Why the check changes the learning rate: with a constant one the conventions agree."""
+    lrs = [0.05] * 8
+    other = parts._momentum_path(parts._mom_other_convention, parts.MOM_A, parts.MOM_W0, lrs, 0.9)
+    assert np.allclose(other, parts._momentum_torch(parts.MOM_A, parts.MOM_W0, lrs, 0.9))
+
+
+def test_the_momentum_reference_is_torchs_rule_written_out():
+    p = Parameter(np.array([1.0, -1.0]))
+    opt, b, theta = SGD([p], lr=0.1, momentum=0.9), None, p.data.copy()
+    for lr, g in zip([0.1, 0.3, 0.05], [np.array([1.0, 2.0]), np.array([-1.0, 0.5]),
+                                        np.array([0.2, 0.2])]):
+        opt.lr, p.grad = lr, g
+        opt.step()
+        b = g if b is None else 0.9 * b + g
+        theta = theta - lr * b
+    assert np.allclose(p.data, theta)
+
+
+def test_train_epoch_with_iterate_minibatches_is_also_right():
+    def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng):
+        import backproplab as bp
+        total = 0.0
+        for xb, yb in bp.data.iterate_minibatches(X, y, batch_size, rng=rng):
+            loss = loss_fn(model(xb), yb)
+            model.zero_grad()
+            model.backward(loss_fn.backward(), input_grad=False)
+            optimizer.step()
+            total += loss * len(xb)
+        return np.float64(total / len(X))
+    result, text = grade("ex05_train_epoch", train_epoch)
+    assert result.status == PASSED, text
+
+
+def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
+    """The real grader (kernel, restored cells, scoring) on a submission with one bug."""
+    nb = with_bug(notebook(), "ex05_train_epoch_answer", "        optimizer.zero_grad()\n", "")
+    path = tmp_path / "student.ipynb"
+    path.write_text(dumps(nb), encoding="utf-8")
+    before = path.read_bytes()
+    report = grade_submission(path, {"05_gradient_descent": notebook()})
+    assert report.error is None, report.error
+    scores = {p.grade_id: p.score for p in report.parts}
+    assert scores == {**POINTS, "ex05_train_epoch": 0}
+    part = next(p for p in report.parts if p.grade_id == "ex05_train_epoch")
+    assert any("forgetting optimizer.zero_grad()" in message for message in part.messages)
+    assert report.total == sum(POINTS.values()) - 3 and path.read_bytes() == before

@@ -83,13 +83,13 @@ def _grade(args, parser):
               f"{format_points(report.max_total)} in {report.seconds:.1f} s", file=sys.stderr)
 
     started = time.monotonic()
-    reports, restored = grade_batch(paths, source, limits, args.jobs, progress)
+    reports, changed = grade_batch(paths, source, limits, args.jobs, progress)
     seconds = round(time.monotonic() - started, 2)
     print(score_table(reports))
     print(f"\n{len(reports)} submission(s) graded in {seconds:.1f} s with --jobs {args.jobs}")
-    if restored:
-        print("WARNING: grading files changed during the batch and were restored:",
-              *restored, sep="\n  ", file=sys.stderr)
+    if changed:
+        print("WARNING: the course's grading files changed during the batch:",
+              *changed, sep="\n  ", file=sys.stderr)
     if args.json:
         write_json(args.json, reports, jobs=args.jobs, seconds=seconds, source=str(source))
     if args.csv:

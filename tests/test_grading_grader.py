@@ -85,7 +85,7 @@ def test_the_batch_completes_with_exit_status_0_and_a_score_table(batch):
     assert lines[0].split()[:7] == ["student", "exercise", *FULL, "total"]
     assert any(line.split()[:7] == ["solution", "00_demo", "2", "1", "2", "3", "8/8"]
                for line in lines)
-    assert "12 submission(s) graded in" in batch["out"]
+    assert "13 submission(s) graded in" in batch["out"]
     assert set(batch["by_student"]) == set(batch["paths"])
 
 
@@ -177,14 +177,24 @@ def test_hostile_100mb_of_output_is_capped(batch):
     assert (batch["root"] / "report.json").stat().st_size < 200_000
 
 
-def test_hostile_edits_of_the_grading_files_are_undone_and_flagged(batch):
+def test_hostile_edit_of_the_checks_it_can_see_changes_only_its_private_copy(batch):
+    entry = batch["by_student"]["tamper_copy"]
+    assert entry["flagged"] and scores(batch, "tamper_copy") == FULL
+    assert "FLAGGED: it changed the grading files it was given (its own copy of backproplab): " \
+        "grading/parts/demo.py (modified)" in warnings(batch, "tamper_copy")
+
+
+def test_hostile_edit_of_the_course_files_is_undone_and_flagged(batch):
     assert batch["module_intact"] and batch["source_intact"]
-    assert scores(batch, "tamper") == FULL
-    flagged = [s for s, entry in batch["by_student"].items()
-               if "grading files changed" in "\n".join(entry["warnings"])]
-    assert flagged == ["tamper"]
-    assert "demo.py was modified (the modified copy is in" in warnings(batch, "tamper")
-    assert "grading files changed during the batch and were restored" in batch["err"]
+    entry = batch["by_student"]["tamper_course"]
+    assert entry["flagged"] and scores(batch, "tamper_course") == FULL
+    assert "FLAGGED: it wrote the course's grading files: " in warnings(batch, "tamper_course")
+    assert "demo.py restored (the changed version is in /tmp/backproplab-changed-" in \
+        warnings(batch, "tamper_course")
+    assert "00_demo.ipynb restored" in warnings(batch, "tamper_course")
+    assert "written by tamper_course: " in batch["err"]
+    flagged = sorted(s for s, entry in batch["by_student"].items() if entry["flagged"])
+    assert flagged == ["tamper_copy", "tamper_course"]
 
 
 def test_hostile_not_a_notebook_scores_0_with_a_reason(batch):
@@ -197,8 +207,9 @@ def test_gradebook_and_feedback_files(batch):
     with open(batch["root"] / "gradebook.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert set(rows) == set(batch["paths"])
-    assert [rows["bug_transposed"][k] for k in [*FULL, "total", "max_total"]] == \
-        ["2.0", "1.0", "2.0", "1.0", "6.0", "8.0"]
+    assert [rows["bug_transposed"][k] for k in [*FULL, "total", "max_total", "flagged"]] == \
+        ["2.0", "1.0", "2.0", "1.0", "6.0", "8.0", "0"]
+    assert rows["tamper_course"]["flagged"] == "1"
     assert sorted(p.stem for p in (batch["root"] / "fb").iterdir()) == sorted(batch["paths"])
     feedback = (batch["root"] / "fb" / "deleted_checks.md").read_text()
     assert feedback.startswith("# Feedback for deleted_checks: 00_demo\n\n**Score: 7.5/8**")

@@ -10,7 +10,7 @@ from backproplab.grading.batch import _Run, _suspects, collect_notebooks, studen
 from backproplab.grading.execute import DIED, ERROR, OK, CellRun
 from backproplab.grading.grader import find_exercise
 from backproplab.grading.notebook import grade_id
-from backproplab.grading.protect import FileGuard
+from backproplab.grading.protect import FileGuard, Snapshot
 from backproplab.grading.restore import restore_cells
 from backproplab.grading.results import RESULT_MIMETYPE
 from backproplab.grading.scoring import score_parts
@@ -95,53 +95,69 @@ def test_a_grade_cell_failing_after_its_check_scores_0_but_keeps_the_lines():
         "✗ the check cell failed: AssertionError: sigmoid(-745) must underflow to 0"]
 
 
-def test_file_guard_restores_changed_deleted_and_new_files(tmp_path):
-    (tmp_path / "pkg").mkdir()
+def test_snapshots_copy_compare_and_restore_files(tmp_path):
+    copy_dir, tmp_path = tmp_path / "copy", tmp_path / "course"
+    (tmp_path / "pkg" / "__pycache__").mkdir(parents=True)
     checks, other = tmp_path / "pkg" / "checks.py", tmp_path / "pkg" / "other.py"
     checks.write_text("answer = 42\n")
     other.write_text("x = 1\n")
     (tmp_path / "notes.txt").write_text("not protected")
-    guard = FileGuard.snapshot([(tmp_path, "**/*.py")])
-    assert guard.restore() == []
+    snap = Snapshot(tmp_path, "**/*.py")
+    guard = FileGuard([snap])
+    assert set(snap.files) == {"pkg/checks.py", "pkg/other.py"} and guard.changes() == []
+    snap.write(copy_dir)
+    assert snap.changes(copy_dir) == []
+    (copy_dir / "pkg" / "checks.py").write_text("answer = 0\n")
+    assert snap.changes(copy_dir) == ["pkg/checks.py (modified)"]
+
     checks.write_text("answer = 'anything'\n")
     other.unlink()
     (tmp_path / "pkg" / "evil.py").write_text("cheat = True\n")
+    (tmp_path / "pkg" / "__pycache__" / "x.py").write_text("ignored")
     (tmp_path / "notes.txt").write_text("changed, but not protected")
-    changes = guard.restore()
+    assert guard.digest() != guard.original
+    assert guard.changes() == [f"{tmp_path}/pkg/checks.py (modified)",
+                               f"{tmp_path}/pkg/evil.py (added)",
+                               f"{tmp_path}/pkg/other.py (deleted)"]
+    stamps = guard.stamps()
+    checks.write_text("answer = 'anything'\n")  # the same content again: a new stamp
+    assert guard.stamps()[checks] != stamps[checks]
+    undone = guard.restore([checks, other, tmp_path / "pkg" / "evil.py"])
     assert checks.read_text() == "answer = 42\n" and other.read_text() == "x = 1\n"
-    assert not (tmp_path / "pkg" / "evil.py").exists()
-    assert len(changes) == 3 and any("was deleted; restored" in c for c in changes)
-    kept = Path(next(c for c in changes if "evil.py" in c).split(" moved to ")[1])
-    assert (kept / str(tmp_path / "pkg" / "evil.py").lstrip("/")).read_text() == "cheat = True\n"
-    assert guard.restore() == []
+    assert not (tmp_path / "pkg" / "evil.py").exists() and guard.digest() == guard.original
+    assert undone[2] == f"{tmp_path}/pkg/other.py restored"
+    backup = Path(undone[0].split("(the changed version is in ")[1].rstrip(")"))
+    assert (backup / str(tmp_path / "pkg" / "evil.py").lstrip("/")).read_text() == "cheat = True\n"
+    assert (backup / str(checks).lstrip("/")).read_text() == "answer = 'anything'\n"
 
 
-def _run(name, start, end, before=(), after=()):
-    return _Run(name, None, start, end, before if before is None else list(before),
-                after if after is None else list(after))
+def _run(name, start, end, before="a", after="a"):
+    return _Run(name, None, start, end, before, after)
 
 
-def suspects(*runs):
-    return sorted(r.task for r in _suspects(runs))
+def suspects(*runs, original="a"):
+    return sorted(r.task for r in _suspects(runs, -1, original))
 
 
-def test_one_at_a_time_the_run_whose_after_check_saw_the_change_is_the_suspect():
-    assert suspects(_run("x", 0, 1), _run("y", 2, 3, after=["changed"]), _run("z", 4, 5)) == ["y"]
+def test_one_at_a_time_the_run_during_which_the_files_changed_is_the_suspect():
+    assert suspects(_run("x", 0, 1), _run("y", 2, 3, after="b"), _run("z", 4, 5, "b", "b")) == \
+        ["y"]
     assert suspects(_run("x", 0, 1), _run("z", 4, 5)) == []
 
 
-def test_in_parallel_every_run_in_flight_since_the_last_intact_check_is_a_suspect():
-    # b changed the files during [1, 5]; a, running alongside, found and restored them at 4,
-    # so b's own after-check at 5 saw nothing. c started after that and stays clear.
-    a, b, c = _run("a", 0, 4, after=["changed"]), _run("b", 1, 5), _run("c", 6, 8)
-    assert suspects(a, b, c) == ["a", "b"]
+def test_in_parallel_every_run_in_flight_during_the_change_is_a_suspect():
+    # The files changed between a's before-check (0) and b's after-check (5): a and b were
+    # running, c started after. d ran before the change and saw the files unchanged.
+    a, b, c = _run("a", 0, 6, after="b"), _run("b", 1, 5, after="b"), _run("c", 7, 8, "b", "b")
+    assert suspects(_run("d", -0.5, 0), a, b, c) == ["a", "b"]
 
 
-def test_a_change_found_by_a_before_check_points_at_runs_not_checked_since():
-    # p ended with an intact check: cleared. r crashed (no checks at all): suspect.
-    p, r = _run("p", 0, 2), _run("r", 1, 2.5, before=None, after=None)
-    q = _run("q", 3, 4, before=["changed"])
-    assert suspects(p, r, q) == ["r"]
+def test_a_change_before_any_run_or_by_a_crashed_worker():
+    # Changed before the first check: nobody was running.
+    assert suspects(_run("p", 0, 1, "b", "b"), original="a") == []
+    # A crashed worker checked nothing: it is a suspect for what changed while it ran.
+    crashed = _Run("r", None, 1, 2.5, None, None)
+    assert suspects(_run("p", 0, 2), crashed, _run("q", 3, 4, "b", "b")) == ["r"]
 
 
 def test_folders_expand_to_their_notebooks_and_students_are_named_by_file(tmp_path):

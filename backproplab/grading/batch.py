@@ -1,13 +1,15 @@
 """Grade many submissions, N at a time, each in its own worker process and its own kernel.
 
 A worker sets the resource limits on itself before starting the kernel (which inherits them),
-so the limits never touch the parent. Around each submission the worker checks the grading
-files (:class:`~backproplab.grading.protect.FileGuard`) and restores them if they changed.
+so the limits never touch the parent. The kernel imports ``backproplab`` from a private copy
+(see ``protect.py``), so no submission can change the checks that grade another one.
 
-Who changed them? With one job at a time, the submission whose after-check found the change.
-In parallel, a change can only be dated: every submission that was running between the last
-check that found the files intact and the check that found them changed is a suspect, and is
-graded again alone at the end; that run alone decides whether it is flagged.
+The course's own grading files (the grading package, the solutions) are hashed before and after
+each submission, and not written while the batch runs. If they changed, every submission that was
+running between the last check that saw them as before and the first that saw them changed is a
+suspect, graded again alone at the end: the files it writes during that run are restored from the
+snapshot (the versions replaced kept in a temporary folder) and it is flagged. A change no suspect
+repeats came from elsewhere (someone editing the course during the batch): reported, left alone.
 """
 
 import multiprocessing
@@ -18,9 +20,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from .grader import SubmissionReport, grade_file, parse_sources
 from .limits import apply_resource_limits
-from .grader import SubmissionReport, grade_file, load_sources
-from .protect import FileGuard
+from .protect import FileGuard, Snapshot
 
 __all__ = ["collect_notebooks", "student_names", "grade_batch"]
 
@@ -51,33 +53,36 @@ class _Task:
 
 
 @dataclass
-class _Run:
-    """A worker's answer: the report, and the file checks before and after (when, changes).
+class _Batch:
+    """What every worker needs: the solutions, the library snapshot, the guard, the limits."""
 
-    A crashed worker checked nothing: its changes are None, its times those the parent saw."""
+    sources: dict
+    library: Snapshot
+    guard: FileGuard
+    limits: object
+
+
+@dataclass
+class _Run:
+    """A worker's answer: the report, and the grading files' digests before and after.
+
+    A crashed worker checked nothing (digests None); its times are those the parent saw."""
 
     task: _Task
     report: SubmissionReport
     start: float
     end: float
-    changed_before: list
-    changed_after: list
-
-    @property
-    def changes(self):
-        return (self.changed_before or []) + (self.changed_after or [])
+    before: str
+    after: str
 
 
-def _worker(task, sources, guard, limits, conn):
+def _worker(task, batch, conn):
     """Body of a worker process: grade one submission between two checks of the files."""
-    apply_resource_limits(limits)  # inherited by the kernel this process starts
-    changed_before, start = guard.restore(), time.time()
-    report = grade_file(task.path, task.student, sources, limits)
-    changed_after, end = guard.restore(), time.time()
-    if changed_after:
-        report.warnings.append("grading files changed while this submission ran: "
-                               + "; ".join(changed_after))
-    conn.send(_Run(task, report, start, end, changed_before, changed_after))
+    apply_resource_limits(batch.limits)  # inherited by the kernel this process starts
+    before, start = batch.guard.digest(), time.time()
+    report = grade_file(task.path, task.student, batch.sources, batch.limits, batch.library)
+    end, after = time.time(), batch.guard.digest()
+    conn.send(_Run(task, report, start, end, before, after))
 
 
 def _crashed(task, exitcode, launched):
@@ -86,7 +91,7 @@ def _crashed(task, exitcode, launched):
     return _Run(task, report, launched, time.time(), None, None)
 
 
-def _run_workers(tasks, jobs, sources, guard, limits, on_done):
+def _run_workers(tasks, jobs, batch, on_done):
     """Run ``tasks`` with at most ``jobs`` worker processes at once; {task index: _Run}."""
     # Fresh processes forked from a server that has already imported the grader (nbformat
     # alone takes seconds to import): no state inherited from the caller, no import per job.
@@ -97,8 +102,7 @@ def _run_workers(tasks, jobs, sources, guard, limits, on_done):
         while queue and len(running) < jobs:
             task = queue.popleft()
             receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_worker, args=(task, sources, guard, limits, sender),
-                                      daemon=True)
+            process = context.Process(target=_worker, args=(task, batch, sender), daemon=True)
             process.start()
             sender.close()  # so that the receiver sees EOF if the worker dies
             running[receiver] = (process, task, time.time())
@@ -116,41 +120,59 @@ def _run_workers(tasks, jobs, sources, guard, limits, on_done):
     return runs
 
 
-def _suspects(runs):
-    """Runs that may have changed the grading files (see the module docstring)."""
-    checks = [(r.start, r.changed_before) for r in runs] + [(r.end, r.changed_after) for r in runs]
-    checks = [(when, changes) for when, changes in checks if changes is not None]
-    found = {when for when, changes in checks if changes}
-    intact = [when for when, changes in checks if not changes]
-    return [r for r in runs
-            if any(r.start < when and not any(r.end <= ok < when for ok in intact)
-                   for when in found)]
+def _suspects(runs, started, original):
+    """The runs in flight while the grading files changed: between two consecutive checks
+    (by any worker; the first is the snapshot at ``started``) that saw different digests."""
+    checks = sorted([(started, original)] + [(r.start, r.before) for r in runs if r.before]
+                    + [(r.end, r.after) for r in runs if r.after])
+    windows = [(t1, t2) for (t1, d1), (t2, d2) in zip(checks, checks[1:]) if d1 != d2]
+    return [r for r in runs if any(r.start < t2 and r.end > t1 for t1, t2 in windows)]
 
 
-def _overlaps(run, runs):
-    return any(other is not run and other.start < run.end and run.start < other.end
-               for other in runs)
+def _confirm(suspects, batch, on_done):
+    """Grade each suspect again, alone: the course files it writes during that run (even
+    with the same content) are its doing; restore them and flag it.
+
+    Returns the new runs and messages for the instructor."""
+    runs, messages = [], []
+    for task in suspects:
+        before = batch.guard.stamps()
+        run = _run_workers([task], 1, batch, on_done)[task.index]
+        after = batch.guard.stamps()
+        written = {path for path in before.keys() | after.keys()
+                   if before.get(path) != after.get(path)}
+        if written:
+            undone = batch.guard.restore(written)
+            run.report.flagged = True
+            run.report.warnings.append(f"FLAGGED: it wrote the course's grading files: "
+                                       f"{'; '.join(undone)}")
+            messages += [f"written by {task.student}: {message}" for message in undone]
+        runs.append(run)
+    messages += [f"changed during the batch, not by a submission (left as it is): {change}"
+                 for change in batch.guard.changes()]
+    return runs, messages
 
 
 def grade_batch(paths, source_dir, limits, jobs=None, on_done=None):
     """Grade the submissions at ``paths`` against the notebooks of ``source_dir``.
 
-    Returns (reports in the order of ``paths``, messages about grading files restored).
+    Returns (reports in the order of ``paths``, messages about the course's grading files).
     ``on_done(report)`` is called as each submission finishes.
     """
-    from . import __file__ as package_init
+    from .. import __file__ as package_init
 
-    sources = load_sources(source_dir)
-    guard = FileGuard.snapshot([(Path(package_init).parent, "**/*.py"), (source_dir, "*.ipynb")])
+    started = time.time()
+    package = Path(package_init).parent
+    solutions = Snapshot(source_dir, "*.ipynb")
+    guard = FileGuard([Snapshot(package / "grading", "**/*.py"), solutions])
+    batch = _Batch(parse_sources(solutions.files), Snapshot(package, "**/*"), guard, limits)
     names = student_names(paths)
     tasks = [_Task(i, Path(path), name) for i, (path, name) in enumerate(zip(paths, names))]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
-    runs = _run_workers(tasks, jobs, sources, guard, limits, on_done)
-    # Attribute changes made during the parallel run by grading each suspect alone.
-    restored = [change for r in runs.values() for change in r.changes]
-    finished = list(runs.values())
-    again = [r.task for r in _suspects(finished) if _overlaps(r, finished)]
-    for run in _run_workers(again, 1, sources, guard, limits, on_done).values():
-        runs[run.task.index] = run
-        restored += run.changes
-    return [runs[task.index].report for task in tasks], restored
+    runs = _run_workers(tasks, jobs, batch, on_done)
+    suspects = [r.task for r in _suspects(list(runs.values()), started, guard.original)]
+    messages = []
+    if suspects:
+        confirmed, messages = _confirm(suspects, batch, on_done)
+        runs.update({run.task.index: run for run in confirmed})
+    return [runs[task.index].report for task in tasks], messages

@@ -5,6 +5,7 @@ The submission file is only ever read (once); the kernel works in a temporary di
 copy, so nothing the student's code does there can touch the original.
 """
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from .notebook import exercise_name, is_grade, reads
 from .restore import restore_cells
 from .scoring import PartScore, cell_problems, score_parts
 
-__all__ = ["SubmissionReport", "load_sources", "find_exercise", "grade_file"]
+__all__ = ["SubmissionReport", "parse_sources", "find_exercise", "grade_file"]
 
 
 @dataclass
@@ -32,12 +33,12 @@ class SubmissionReport:
     seconds: float = 0.0
     warnings: list = field(default_factory=list)
     error: str = None  # why it could not be graded at all (then every part scores 0)
+    flagged: bool = False  # it changed the grading files (see the warnings)
 
 
-def load_sources(source_dir):
-    """{exercise name: solution notebook} for every notebook of ``source_dir``."""
-    return {path.stem: reads(path.read_text(encoding="utf-8"))
-            for path in sorted(Path(source_dir).glob("*.ipynb"))}
+def parse_sources(files):
+    """{exercise name: solution notebook} from {"03_mlp.ipynb": bytes}."""
+    return {Path(name).stem: reads(data.decode("utf-8")) for name, data in sorted(files.items())}
 
 
 def find_exercise(nb, filename, names):
@@ -69,7 +70,7 @@ def _parse(data):
         return None, f"not a valid notebook ({type(exc).__name__}: {reason})"
 
 
-def _grade(report, data, filename, sources, limits):
+def _grade(report, data, filename, sources, limits, library):
     nb, invalid = _parse(data)
     report.exercise = find_exercise(nb, filename, sources)
     if report.exercise is None:
@@ -85,9 +86,19 @@ def _grade(report, data, filename, sources, limits):
         return
     merged, restored = restore_cells(nb, source)
     with tempfile.TemporaryDirectory(prefix="backproplab-grade-") as tmp:
-        # The kernel runs in here, next to a copy of the submission, never the original.
+        # The kernel runs in here, next to a copy of the submission (never the original),
+        # and imports backproplab from its own copy: editing it changes nothing for others.
         (Path(tmp) / filename).write_bytes(data)
-        runs, deaths = execute_notebook(merged, tmp, limits, env={GRADING_ENV: "1"})
+        copy = Path(tmp) / "lib" / "backproplab"
+        library.write(copy)
+        path = os.pathsep.join(filter(None, [str(copy.parent), os.environ.get("PYTHONPATH")]))
+        runs, deaths = execute_notebook(merged, tmp, limits,
+                                        env={GRADING_ENV: "1", "PYTHONPATH": path})
+        tampered = library.changes(copy)
+    if tampered:
+        report.flagged = True
+        report.warnings.append("FLAGGED: it changed the grading files it was given (its own "
+                               f"copy of backproplab): {'; '.join(tampered)}")
     report.parts, result_warnings = score_parts(merged, source, runs)
     report.total = round(sum(part.score for part in report.parts), 4)
     report.warnings += restored + result_warnings + cell_problems(merged, runs)
@@ -95,8 +106,9 @@ def _grade(report, data, filename, sources, limits):
         report.warnings.append(f"the kernel died {deaths} time(s) and was restarted")
 
 
-def grade_file(path, student, sources, limits):
-    """Grade the submission at ``path`` against ``sources`` (see :func:`load_sources`).
+def grade_file(path, student, sources, limits, library):
+    """Grade the submission at ``path`` against ``sources`` (see :func:`parse_sources`);
+    the kernel imports backproplab from a copy of ``library`` (a Snapshot of the package).
 
     Never raises: whatever goes wrong ends up in the report's ``error``, with score 0.
     """
@@ -104,7 +116,7 @@ def grade_file(path, student, sources, limits):
     report = SubmissionReport(str(path), student)
     try:
         data = Path(path).read_bytes()  # the only access to the submission
-        _grade(report, data, Path(path).name, sources, limits)
+        _grade(report, data, Path(path).name, sources, limits, library)
     except Exception as exc:  # e.g. a kernel that cannot start: this student gets a reason
         report.error = f"could not be graded: {type(exc).__name__}: {exc}"
         report.total = 0.0

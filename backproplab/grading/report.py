@@ -18,9 +18,8 @@ def _part_ids(reports):
 
 
 def _remark(report):
-    if report.error:
-        return report.error
-    return f"{len(report.warnings)} warning(s)" if report.warnings else ""
+    remark = report.error or (f"{len(report.warnings)} warning(s)" if report.warnings else "")
+    return f"FLAGGED, {remark}" if report.flagged else remark
 
 
 def score_table(reports):
@@ -50,11 +49,12 @@ def write_csv(path, reports):
     ids = _part_ids(reports)
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["student", "file", "exercise", *ids, "total", "max_total", "error"])
+        out.writerow(["student", "file", "exercise", *ids, "total", "max_total", "flagged",
+                      "error"])
         for r in reports:
             scores = {part.grade_id: part.score for part in r.parts}
             out.writerow([r.student, r.file, r.exercise or "", *(scores.get(i, "") for i in ids),
-                          r.total, r.max_total, r.error or ""])
+                          r.total, r.max_total, int(r.flagged), r.error or ""])
 
 
 def feedback_markdown(report):

@@ -30,11 +30,12 @@ def _normal(*shape):
 # -- comparing several arrays in one test ----------------------------------------------------
 
 
-def _compare_all(got, expected, mistakes, rtol, atol):
+def _compare_all(got, expected, mistakes, rtol, atol, exact=()):
     """Raise AssertionError (one line) unless every entry of ``got`` matches ``expected``.
 
     expected : dict label -> array (a tuple answer is matched to the labels in order)
     mistakes : dict description -> dict label -> buggy array (or None where not applicable)
+    exact    : labels compared to within 1e-12 instead of (rtol, atol)
     """
     labels = list(expected)
     if isinstance(got, dict):
@@ -50,14 +51,15 @@ def _compare_all(got, expected, mistakes, rtol, atol):
     problems = []
     for label, value in zip(labels, got):
         want = expected[label]
-        if same_value(value, want, rtol, atol):
+        tol = (0.0, 1e-12) if label in exact else (rtol, atol)
+        if same_value(value, want, *tol):
             continue
         candidates = {}
         for description, values in (mistakes or {}).items():
             values = values() if callable(values) else values
             if values.get(label) is not None:
                 candidates[description] = values[label]
-        mistake = matching_mistake(value, candidates, rtol, atol)
+        mistake = matching_mistake(value, candidates, *tol)
         difference = explain_difference(value, want)
         problems.append(f"{label} looks like {mistake} ({difference})" if mistake
                         else f"{label} is wrong ({difference})")
@@ -66,8 +68,8 @@ def _compare_all(got, expected, mistakes, rtol, atol):
 
 
 def _close_all(t, name, call, expected, mistakes=None, hint="wrong", points=1, rtol=1e-6,
-               atol=1e-9):
-    t.true(name, lambda: _compare_all(call(), expected, mistakes, rtol, atol), hint,
+               atol=1e-9, exact=()):
+    t.true(name, lambda: _compare_all(call(), expected, mistakes, rtol, atol, exact), hint,
            points=points)
 
 
@@ -415,11 +417,15 @@ def numerical_gradient_part(t, numerical_gradient_fn):
     _close_all(t, "sum((X @ W) * G) with respect to a (3, 2) W: X.T @ G, and W restored",
                lambda: _restores(numerical_gradient_fn),
                {"the gradient": MAT_X.T @ MAT_G, "x afterwards": MAT_W},
-               mistakes={"a forward difference (f(x + eps) - f(x)) / eps instead of the "
-                         "central one": {"the gradient":
-                                         _finite_difference(_matrix_loss, MAT_W, 1e-6,
-                                                            "forward")}},
-               hint="each entry must be put back exactly as it was", rtol=1e-6, atol=1e-8)
+               mistakes={
+                   "a forward difference (f(x + eps) - f(x)) / eps instead of the central one":
+                       {"the gradient": _finite_difference(_matrix_loss, MAT_W, 1e-6, "forward")},
+                   "x not restored (each entry left at x[i] - eps)":
+                       {"x afterwards": MAT_W - 1e-6},
+                   "x not restored (each entry left at x[i] + eps)":
+                       {"x afterwards": MAT_W + 1e-6},
+               }, hint="each entry must be put back exactly as it was", rtol=1e-6, atol=1e-8,
+               exact=("x afterwards",))
 
 
 # -- part 7: MyLinear, checked with check_layer -------------------------------------------------
@@ -433,6 +439,15 @@ def _linear_layer_grads(layer, x, G):
     return {"dX": dX, "W": layer.W.grad, "b": layer.b.grad}
 
 
+def _shape_mistake(exc):
+    """The mistake behind the ShapeError of Parameter.accumulate, or None."""
+    if "gradient of b" in str(exc):
+        return "db not summed over the batch (grad_out instead of grad_out.sum(axis=0))"
+    if "gradient of W" in str(exc):
+        return "a transposed weight gradient (grad_out.T @ x instead of x.T @ grad_out)"
+    return None
+
+
 def _name_linear_mistake(layer, x, G):
     """The likely mistake in a MyLinear.backward that fails check_layer, or None."""
     W = layer.W.data.copy()
@@ -440,11 +455,7 @@ def _name_linear_mistake(layer, x, G):
     try:
         got = _linear_layer_grads(layer, x, G)
     except ValueError as exc:  # Parameter.accumulate refuses a gradient of the wrong shape
-        if "gradient of b" in str(exc):
-            return "db not summed over the batch (grad_out instead of grad_out.sum(axis=0))"
-        if "gradient of W" in str(exc):
-            return "a transposed weight gradient (grad_out.T @ x instead of x.T @ grad_out)"
-        return None
+        return _shape_mistake(exc)
     except Exception:
         return None
     variants = {
@@ -501,8 +512,15 @@ def _twice(MyLinear):
                 {"b.grad after two passes": 2 * G.mean(axis=0)},
         }
         layer(x.copy())
-        dX = layer.backward(G.copy())
-        second = layer.backward(G.copy(), input_grad=False)
+        try:
+            dX = layer.backward(G.copy())
+            second = layer.backward(G.copy(), input_grad=False)
+        except ValueError as exc:  # Parameter.accumulate: a gradient of the wrong shape
+            mistake = _shape_mistake(exc)
+            if mistake is None:
+                raise
+            raise AssertionError(f"backward raised {type(exc).__name__}: {exc}: looks like "
+                                 f"{mistake}") from None
         got = {"dX": dX, "W.grad after two passes": layer.W.grad,
                "b.grad after two passes": layer.b.grad,
                "what backward(..., input_grad=False) returns": second}

@@ -82,14 +82,17 @@ def test_the_notebook_has_exactly_these_parts_with_these_points():
     assert graded == POINTS
 
 
-def test_an_unattempted_part_says_so():
-    def stub(*args):
-        raise NotImplementedError()
-
+def test_every_part_of_the_generated_exercise_is_not_attempted_yet():
+    """The exercise's stubs, run through the checks: "not attempted yet", 0 points."""
+    exercise = reads((ROOT / "exercises" / f"{NAME}.ipynb").read_text(encoding="utf-8"))
+    namespace = {}
+    for c in exercise.cells:
+        if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade"):
+            exec(c.source, namespace)
     for gid in POINTS:
-        result = grade(gid, stub)
-        assert result.score == 0 and result.lines[0].endswith(
-            f"not attempted yet (0/{POINTS[gid]} points)")
+        result = grade(gid, namespace[ANSWERS[gid][1]])
+        assert result.score == 0 and result.lines == [
+            f"{gid} ({get_part(gid).title}): not attempted yet (0/{POINTS[gid]} points)"]
 
 
 # -- the named mistake: = instead of += -----------------------------------------------------

@@ -1,0 +1,221 @@
+"""Exercise 04 (the backward pass in matrix form): every part of the solution notebook scores
+full marks, and the usual bugs, planted in the solution's own code, lose points with feedback
+that names them.
+
+The student objects are the solution notebook's cells, executed here (imports cell plus the
+answer cells), so these tests check the notebook as committed. A bug is planted by replacing a
+line of an answer cell, the way a student would write it.
+"""
+
+from pathlib import Path
+
+import pytest
+
+import backproplab
+from backproplab.grading.check import run_part
+from backproplab.grading.grader import grade_file, parse_sources
+from backproplab.grading.limits import Limits
+from backproplab.grading.notebook import dumps, grade_id, reads
+from backproplab.grading.protect import Snapshot
+from backproplab.grading.registry import get_part
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "04_backward_pass"
+SOLUTION = ROOT / "solutions" / f"{NAME}.ipynb"
+POINTS = {"ex04_linear_backward": 3, "ex04_relu_backward": 2, "ex04_sigmoid_backward": 2,
+          "ex04_softmax_ce_backward": 2, "ex04_mlp_backward": 4, "ex04_numerical_gradient": 2,
+          "ex04_mylinear": 3}
+ANSWERS = {gid: (gid[5:], gid[5:]) for gid in POINTS}
+ANSWERS["ex04_mylinear"] = ("mylinear", "MyLinear")
+
+
+def notebook():
+    return reads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if grade_id(c) == gid)
+
+
+def answer(gid, old=None, new=None):
+    """The student object of part ``gid``, from the solution cell, with ``old`` -> ``new``."""
+    cell_name, obj = ANSWERS[gid]
+    nb = notebook()
+    source = cell(nb, f"ex04_{cell_name}_answer").source
+    if old is not None:
+        assert old in source, (gid, old)
+        source = source.replace(old, new)
+    namespace = {}
+    exec(cell(nb, "ex04_imports").source, namespace)
+    exec(source, namespace)
+    return namespace[obj]
+
+
+def grade(gid, obj):
+    return run_part(get_part(gid), (obj,))
+
+
+def assert_named(result, phrase, everywhere=True):
+    """The mistake is named in every failed test (everywhere) or in at least one."""
+    failed = [test for test in result.tests if not test.passed]
+    assert failed, "the buggy answer passed every test"
+    named = [phrase in test.message for test in failed]
+    assert all(named) if everywhere else any(named), [t.message for t in failed]
+
+
+# -- the solution ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gid", sorted(POINTS))
+def test_the_solution_scores_full_marks(gid):
+    result = grade(gid, answer(gid))
+    assert result.max_score == POINTS[gid]
+    assert result.score == POINTS[gid], result.lines
+
+
+def test_the_notebook_has_exactly_these_parts_with_these_points():
+    graded = {grade_id(c): c.metadata.nbgrader["points"] for c in notebook().cells
+              if c.metadata.get("nbgrader", {}).get("grade")}
+    assert graded == POINTS
+
+
+def test_every_part_of_the_generated_exercise_is_not_attempted_yet():
+    """The exercise's stubs, run through the checks: "not attempted yet", 0 points."""
+    exercise = reads((ROOT / "exercises" / f"{NAME}.ipynb").read_text(encoding="utf-8"))
+    namespace = {}
+    for c in exercise.cells:
+        if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade"):
+            exec(c.source, namespace)
+    for gid in POINTS:
+        result = grade(gid, namespace[ANSWERS[gid][1]])
+        assert result.score == 0 and result.lines == [
+            f"{gid} ({get_part(gid).title}): not attempted yet (0/{POINTS[gid]} points)"]
+
+
+# -- the named mistakes: each loses every point of its part, and is named in every test ---------
+
+NAMED = [
+    ("ex04_linear_backward", "dW = X.T @ dY", "dW = dY.T @ X", "a transposed weight gradient"),
+    ("ex04_linear_backward", "db = dY.sum(axis=0)", "db = dY", "db not summed over the batch"),
+    ("ex04_linear_backward", "db = dY.sum(axis=0)", "db = dY.mean(axis=0)",
+     "db not summed over the batch"),
+    ("ex04_softmax_ce_backward", "return (P - T) / N", "return P - T", "a forgotten 1/N"),
+    ("ex04_sigmoid_backward", "return dA * A * (1 - A)",
+     "s = 1 / (1 + np.exp(-A))\n    return dA * s * (1 - s)",
+     "sigmoid′ computed from the input instead of the output"),
+    ("ex04_relu_backward", "return dA * (Z > 0)", "return dA * (dA > 0)",
+     "a ReLU mask from the wrong tensor"),
+    ("ex04_relu_backward", "return dA * (Z > 0)", "return np.maximum(dA, 0)",
+     "a ReLU mask from the wrong tensor"),
+    ("ex04_mlp_backward", "dZ1 = dA1 * (Z1 > 0)", "dZ1 = dA1 * (dA1 > 0)",
+     "a ReLU mask from the wrong tensor"),
+    ("ex04_mlp_backward", "dW1 = X.T @ dZ1", "dW1 = dZ1.T @ X", "a transposed weight gradient"),
+    ("ex04_mlp_backward", "dW2 = A1.T @ dZ2", "dW2 = dZ2.T @ A1", "a transposed weight gradient"),
+    ("ex04_mlp_backward", "db1 = dZ1.sum(axis=0)", "db1 = dZ1.mean(axis=0)",
+     "db not summed over the batch"),
+    ("ex04_mlp_backward", "db2 = dZ2.sum(axis=0)", "db2 = dZ2", "db not summed over the batch"),
+]
+
+
+@pytest.mark.parametrize("gid, old, new, phrase", NAMED)
+def test_a_named_mistake_loses_every_point_and_is_named(gid, old, new, phrase):
+    result = grade(gid, answer(gid, old, new))
+    assert result.score == 0, result.lines
+    assert_named(result, phrase)
+
+
+def test_feedback_shows_expected_and_got_with_shapes():
+    result = grade("ex04_linear_backward", answer("ex04_linear_backward", "dW = X.T @ dY",
+                                                  "dW = dY.T @ X"))
+    assert "dW looks like a transposed weight gradient" in result.tests[0].message
+    assert "expected shape (3, 2), got shape (2, 3)" in result.tests[0].message
+    square = result.tests[1].message  # the square layer: the same shape, other values
+    assert "expected shape (3, 3) [" in square and "got shape (3, 3) [" in square
+
+
+def test_a_mask_from_the_output_of_the_wrong_layer_is_named_where_shapes_allow():
+    result = grade("ex04_mlp_backward", answer("ex04_mlp_backward", "dZ1 = dA1 * (Z1 > 0)",
+                                               'dZ1 = dA1 * (cache["Z2"] > 0)'))
+    assert result.score == 0
+    assert_named(result, "a ReLU mask from the output of the wrong layer", everywhere=False)
+
+
+# -- other bugs -----------------------------------------------------------------------------------
+
+OTHERS = [
+    # gid, old, new, phrase, loses every point
+    ("ex04_linear_backward", "dX = dY @ W.T", "dX = dY @ W", "dY @ W instead of dY @ W.T", True),
+    ("ex04_linear_backward", "dW = X.T @ dY", "dW = X.T @ dY / len(X)",
+     "the weight gradient averaged over the batch", True),
+    ("ex04_relu_backward", "return dA * (Z > 0)", "return dA * (Z >= 0)", "the mask Z >= 0",
+     False),
+    ("ex04_relu_backward", "return dA * (Z > 0)", "return dA * Z", "Z itself instead of the 0/1",
+     True),
+    ("ex04_sigmoid_backward", "return dA * A * (1 - A)", "return A * (1 - A)",
+     "the upstream gradient dA forgotten", True),
+    ("ex04_sigmoid_backward", "return dA * A * (1 - A)", "return dA * (1 - A ** 2)",
+     "tanh's derivative", True),
+    ("ex04_softmax_ce_backward", "E = np.exp(Z - Z.max(axis=1, keepdims=True))",
+     "E = np.exp(Z)", "softmax without max-subtraction (overflow at large logits)", False),
+    ("ex04_softmax_ce_backward", "return (P - T) / N", "return (T - P) / N", "(the sign)", True),
+    ("ex04_softmax_ce_backward", "return (P - T) / N", "return (P - T) / (N * C)",
+     "divided by N * C", True),
+    ("ex04_mlp_backward", "dZ1 = dA1 * (Z1 > 0)", "dZ1 = dA1", "the ReLU mask forgotten", True),
+    ("ex04_mlp_backward", "dA1 = dZ2 @ params[\"W2\"].T", "dA1 = dZ2 @ params[\"W2\"].T / len(X)",
+     "a ReLU mask", False),  # not a named pattern: only checks that points are lost
+    ("ex04_numerical_gradient", "grad[i] = (f_plus - f_minus) / (2 * eps)",
+     "grad[i] = (f_plus - f_minus) / eps", "divided by eps instead of 2 eps", False),
+    ("ex04_numerical_gradient", "        x[i] = old                       # restored exactly\n",
+     "", "x not restored (each entry left at x[i] - eps)", False),
+    ("ex04_mylinear", "self.W.accumulate(x.T @ grad_out)", "self.W.grad = x.T @ grad_out",
+     "gradients assigned with = instead of accumulated (+=)", False),
+    ("ex04_mylinear", "self.W.accumulate(x.T @ grad_out)", "self.W.accumulate(grad_out.T @ x)",
+     "a transposed weight gradient", True),
+    ("ex04_mylinear", "self.b.accumulate(grad_out.sum(axis=0))", "self.b.accumulate(grad_out)",
+     "db not summed over the batch", True),
+    ("ex04_mylinear", "self.b.accumulate(grad_out.sum(axis=0))",
+     "self.b.accumulate(grad_out.mean(axis=0))", "db not summed over the batch", True),
+]
+
+
+@pytest.mark.parametrize("gid, old, new, phrase, zero", OTHERS)
+def test_another_bug_loses_points_and_is_named(gid, old, new, phrase, zero):
+    result = grade(gid, answer(gid, old, new))
+    assert result.score < POINTS[gid], result.lines
+    if zero:
+        assert result.score == 0, result.lines
+    if phrase != "a ReLU mask":
+        assert_named(result, phrase, everywhere=False)
+
+
+def test_the_numpy_overflow_of_a_naive_softmax_is_a_note_not_an_error():
+    result = grade("ex04_softmax_ce_backward", answer(
+        "ex04_softmax_ce_backward", "E = np.exp(Z - Z.max(axis=1, keepdims=True))",
+        "E = np.exp(Z)"))
+    big = next(test for test in result.tests if "large logits" in test.name)
+    assert not big.passed and any("overflow" in note for note in big.notes)
+    assert sum(test.passed for test in result.tests) == 2
+
+
+# -- end to end: the grader on a submission with one planted bug --------------------------------
+
+
+def test_the_grader_takes_exactly_the_points_of_the_buggy_part(tmp_path):
+    nb = notebook()
+    target = cell(nb, "ex04_linear_backward_answer")
+    target.source = target.source.replace("dW = X.T @ dY", "dW = dY.T @ X")
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    path = tmp_path / f"{NAME}-student.ipynb"
+    path.write_text(dumps(nb), encoding="utf-8")
+    before = path.read_bytes()
+    sources = parse_sources({SOLUTION.name: SOLUTION.read_bytes()})
+    library = Snapshot(Path(backproplab.__file__).parent, "**/*")  # the kernel's own copy
+    report = grade_file(path, "student", sources, Limits(timeout=60), library)
+    assert report.error is None, report.error
+    scores = {p.grade_id: p.score for p in report.parts}
+    assert scores == {**POINTS, "ex04_linear_backward": 0.0}
+    linear = next(p for p in report.parts if p.grade_id == "ex04_linear_backward")
+    assert sum("a transposed weight gradient" in line for line in linear.messages) == 3
+    assert path.read_bytes() == before

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+import backproplab
 from backproplab.grading import check
 from backproplab.grading.generate import make_exercise
 from backproplab.grading.grader import grade_file
 from backproplab.grading.limits import Limits
 from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
+from backproplab.grading.protect import Snapshot
 from backproplab.grading.results import NOT_ATTEMPTED, PASSED
 
 SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "01_forward_pass.ipynb"
@@ -191,7 +193,8 @@ def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
     path = tmp_path / "student.ipynb"
     path.write_text(dumps(nb), encoding="utf-8")
     before = path.read_bytes()
-    report = grade_file(path, "student", {"01_forward_pass": notebook()}, Limits(timeout=60))
+    library = Snapshot(Path(backproplab.__file__).parent, "**/*")  # the kernel's own copy
+    report = grade_file(path, "student", {"01_forward_pass": notebook()}, Limits(timeout=60), library)
     assert report.error is None, report.error
     scores = {p.grade_id: p.score for p in report.parts}
     assert scores == {**POINTS, "ex01_sigmoid_backward": 0}

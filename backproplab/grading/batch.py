@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from .grader import SubmissionReport, grade_file, parse_sources
+from .grader import SubmissionReport, grade_file, package_snapshot, parse_sources
 from .limits import apply_resource_limits
 from .protect import FileGuard, Snapshot
 
@@ -159,13 +159,10 @@ def grade_batch(paths, source_dir, limits, jobs=None, on_done=None):
     Returns (reports in the order of ``paths``, messages about the course's grading files).
     ``on_done(report)`` is called as each submission finishes.
     """
-    from .. import __file__ as package_init
-
     started = time.time()
-    package = Path(package_init).parent
-    solutions = Snapshot(source_dir, "*.ipynb")
-    guard = FileGuard([Snapshot(package / "grading", "**/*.py"), solutions])
-    batch = _Batch(parse_sources(solutions.files), Snapshot(package, "**/*"), guard, limits)
+    library, solutions = package_snapshot(), Snapshot(source_dir, "*.ipynb")
+    guard = FileGuard([Snapshot(library.root / "grading", "**/*.py"), solutions])
+    batch = _Batch(parse_sources(solutions.files), library, guard, limits)
     names = student_names(paths)
     tasks = [_Task(i, Path(path), name) for i, (path, name) in enumerate(zip(paths, names))]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))

@@ -14,10 +14,11 @@ from pathlib import Path
 from .check import GRADING_ENV
 from .execute import execute_notebook
 from .notebook import exercise_name, is_grade, reads
+from .protect import Snapshot
 from .restore import restore_cells
 from .scoring import PartScore, cell_problems, score_parts
 
-__all__ = ["SubmissionReport", "parse_sources", "find_exercise", "grade_file"]
+__all__ = ["SubmissionReport", "parse_sources", "find_exercise", "package_snapshot", "grade_file"]
 
 
 @dataclass
@@ -53,6 +54,11 @@ def find_exercise(nb, filename, names):
     if within:
         return max(within, key=len)
     return next(iter(names)) if len(names) == 1 else None
+
+
+def package_snapshot():
+    """The backproplab package's files, in memory: what a submission's kernel imports."""
+    return Snapshot(Path(__file__).resolve().parent.parent, "**/*")
 
 
 def _zero_scores(source):
@@ -106,14 +112,17 @@ def _grade(report, data, filename, sources, limits, library):
         report.warnings.append(f"the kernel died {deaths} time(s) and was restarted")
 
 
-def grade_file(path, student, sources, limits, library):
-    """Grade the submission at ``path`` against ``sources`` (see :func:`parse_sources`);
-    the kernel imports backproplab from a copy of ``library`` (a Snapshot of the package).
+def grade_file(path, student, sources, limits, library=None):
+    """Grade the submission at ``path`` against ``sources`` (see :func:`parse_sources`).
+
+    The kernel imports backproplab from a copy of ``library``, a Snapshot of the package
+    (default: the package as it is now; a batch takes one snapshot for all submissions).
 
     Never raises: whatever goes wrong ends up in the report's ``error``, with score 0.
     """
     started = time.monotonic()
     report = SubmissionReport(str(path), student)
+    library = library or package_snapshot()
     try:
         data = Path(path).read_bytes()  # the only access to the submission
         _grade(report, data, Path(path).name, sources, limits, library)

@@ -224,3 +224,9 @@ def test_the_grader_takes_exactly_the_points_of_the_buggy_part(tmp_path):
     assert any("gradients assigned with = instead of accumulated" in line
                for line in backward.messages)
     assert path.read_bytes() == before
+
+
+def test_a_loss_returned_as_a_value_gets_a_clear_message():
+    result = grade("ex03_gd_step", answer("ex03_gd_step", "return loss.data", "return loss"))
+    assert result.score == 0
+    assert all("return loss.data, a float" in test.message for test in result.tests)

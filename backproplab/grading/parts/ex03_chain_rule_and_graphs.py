@@ -478,6 +478,8 @@ def _gd_run(gd_step, w0, b0, lr, steps=1, grads=(0.0, 0.0)):
         loss = None
         for _ in range(steps):
             loss = gd_step(w, b, list(GD_X), list(GD_Y), lr)
+        if isinstance(loss, Value):
+            raise TypeError("gd_step returned the loss as a Value: return loss.data, a float")
         return [loss, w.data, b.data]
     return run
 

@@ -30,6 +30,9 @@ OK, ERROR, TIMEOUT, DIED, SKIPPED = "ok", "error", "timeout", "died", "skipped"
 _LOG = logging.getLogger(__name__)
 _LOG.addHandler(logging.NullHandler())  # nbclient logs every timeout: the report says it better
 
+# check() results are kept outside the output caps, within reason (a forged flood is not).
+_RESULT_SIZE, _RESULTS_PER_CELL = 50_000, 10
+
 # The kernel's environment besides the grading flag: one BLAS thread (jobs run in parallel, and
 # each thread reserves address space that counts against the memory limit), two malloc arenas.
 _KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -77,6 +80,7 @@ class _GradingClient(NotebookClient):
         self.limits = limits
         self.silent = False  # re-running earlier cells: outputs are dropped
         self.cell_chars, self.total_chars = {}, 0
+        self.results = {}  # check() results kept per cell
         self.truncated = set()
         self.reply = None
         self.timed_out = self.interrupted = False
@@ -89,11 +93,14 @@ class _GradingClient(NotebookClient):
         if self.silent:
             return None
         content = msg["content"]
-        if RESULT_MIMETYPE in content.get("data", {}):  # a grade: small, and never dropped
+        size = _output_size(content)
+        if RESULT_MIMETYPE in content.get("data", {}) and size < _RESULT_SIZE \
+                and self.results.get(cell_index, 0) < _RESULTS_PER_CELL:
+            # A check() result is kept even when the student's code printed too much.
+            self.results[cell_index] = self.results.get(cell_index, 0) + 1
             return super().output(outs, msg, display_id, cell_index)
         used = self.cell_chars.get(cell_index, 0)
         room = min(self.limits.cell_output - used, self.limits.total_output - self.total_chars)
-        size = _output_size(content)
         if size > room:
             if cell_index in self.truncated:
                 return None
@@ -156,10 +163,12 @@ class _GradingClient(NotebookClient):
             try:
                 runs[index] = self.run_cell(index)
             except DeadKernelError:
-                runs[index] = CellRun(index, DIED, _death_reason(self._exit_code())) \
-                    if not self.timed_out else \
-                    CellRun(index, TIMEOUT, f"timed out after {self.timeout} s and did not stop "
-                                            "when interrupted: the kernel was restarted")
+                if self.timed_out:
+                    reason = (f"timed out after {self.timeout} s and did not stop when "
+                              "interrupted: the kernel was restarted")
+                    runs[index] = CellRun(index, TIMEOUT, reason)
+                else:
+                    runs[index] = CellRun(index, DIED, _death_reason(self._exit_code()))
                 runs[index].truncated = index in self.truncated
                 return False
             if runs[index].status == OK:

@@ -7,7 +7,7 @@ the other parts are scored as usual.
 
 from dataclasses import dataclass, field
 
-from .execute import ERROR, OK
+from .execute import OK
 from .notebook import describe_cell, grade_id, is_grade
 from .results import RESULT_MIMETYPE
 
@@ -43,19 +43,20 @@ def _fraction(payload):
 def _score_cell(gid, points, index, cell, run):
     """The PartScore of grade cell ``cell`` (at ``index``) and its warnings."""
     results = _results(cell, gid)
-    lines = list(results[-1].get("lines", [])) if results else []
-    warnings = [f"{describe_cell(index, cell)} emitted {len(results)} results; the last counts"] \
-        if len(results) > 1 else []
-    if run is None or run.status != OK:
-        error = run.error if run else "the cell did not run"
-        if run is not None and run.status == ERROR and error.startswith("NotImplementedError"):
-            return PartScore(gid, 0.0, points, lines or [f"{gid}: not attempted yet"]), warnings
-        hint = " (did an earlier cell fail? see the notes)" if error.startswith("NameError") else ""
-        return PartScore(gid, 0.0, points, lines + [f"✗ the check cell failed: {error}{hint}"]), \
-            warnings
-    if not results:
-        return PartScore(gid, 0.0, points, ["✗ the check cell produced no result"]), warnings
-    return PartScore(gid, round(points * _fraction(results[-1]), 4), points, lines), warnings
+    warnings = [f"{describe_cell(index, cell)} emitted {len(results)} results; the last counts"
+                ] if len(results) > 1 else []
+    lines = results[-1].get("lines") if results else []
+    lines = [str(line) for line in lines] if isinstance(lines, list) else []
+    if run is not None and run.status == OK:
+        if not results:
+            return PartScore(gid, 0.0, points, ["✗ the check cell produced no result"]), warnings
+        return PartScore(gid, round(points * _fraction(results[-1]), 4), points, lines), warnings
+    error = run.error if run else "the cell did not run"
+    if error.startswith("NotImplementedError"):  # e.g. a hidden test calling the stub
+        return PartScore(gid, 0.0, points, lines or [f"{gid}: not attempted yet"]), warnings
+    hint = " (did an earlier cell fail? see the notes)" if error.startswith("NameError") else ""
+    failed = f"✗ the check cell failed: {error}{hint}"
+    return PartScore(gid, 0.0, points, lines + [failed]), warnings
 
 
 def score_parts(nb, source, runs):

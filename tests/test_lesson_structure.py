@@ -57,6 +57,14 @@ def test_lesson_front_matter(rel):
 
 
 @pytest.mark.parametrize("rel", LESSONS)
+def test_readme_time_is_the_lessons_own(rel):
+    text = "\n".join("".join(c["source"]) for c in _load(rel)["cells"][:4])
+    minutes = re.search(r"\*\*Time:\*\*\s*about (\d+)", text).group(1)
+    row = next(line for line in README.splitlines() if f"]({rel})" in line)
+    assert row.rstrip(" |").endswith(f"{minutes} min"), f"README says {row!r}, lesson {minutes}"
+
+
+@pytest.mark.parametrize("rel", LESSONS)
 def test_lesson_is_a_chapter_with_checked_numbers(rel):
     cells = _load(rel)["cells"]
     checked = [c for c in cells if "nbval-check-output" in c.get("metadata", {}).get("tags", [])]

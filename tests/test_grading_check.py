@@ -146,6 +146,12 @@ def _crashing_part(t, f):
     f()  # not in a lambda: the crash stops the part
 
 
+@part("test_zero_points", points=1)
+def _zero_points_part(t, f):
+    """a test worth nothing"""
+    t.close("free", lambda: f(), 1.0, points=0)
+
+
 def good_api(kind):
     if kind == "raises":
         raise ValueError("negative")
@@ -189,6 +195,13 @@ def test_a_crash_in_the_part_body_scores_zero_with_the_reason(capsys):
         "  ✗ the checks could not run (0/1): ZeroDivisionError: division by zero "
         f"(in crash, line {crash.__code__.co_firstlineno + 1}: return 1 / 0)",
         "test_crashing_part (a part calling the student outside a test): 0/1 points"]
+
+
+def test_an_authoring_mistake_is_reported_not_raised(capsys):
+    result = check("test_zero_points", lambda: 1.0)
+    assert result.status == ERROR and result.lines[0].startswith(
+        "  ✗ the checks could not run (0/1): ValueError: test 'free': points must be positive, "
+        "got 0")
 
 
 def test_points_are_weights_scaled_to_the_part(capsys):

@@ -122,6 +122,8 @@ class Checks:
 
     def _record(self, name, points, outcome, ok=False, message=""):
         """Store a TestResult. With an exception in ``outcome``, the exception is the verdict."""
+        if not points > 0:  # the part's author's mistake: check() reports it, does not raise
+            raise ValueError(f"test {name!r}: points must be positive, got {points!r}")
         exc = outcome.exception
         if isinstance(exc, NotImplementedError):
             status, message = NOT_ATTEMPTED, "not attempted yet"

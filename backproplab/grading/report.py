@@ -22,19 +22,26 @@ def _remark(report):
     return f"FLAGGED, {remark}" if report.flagged else remark
 
 
-def score_table(reports):
-    """A plain-text table: one row per student, one column per part."""
+def _table(reports):
     ids = _part_ids(reports)
-    header = ["student", "exercise", *ids, "total", "seconds", "remarks"]
+    header = ["student", *ids, "total", "seconds", "remarks"]
     rows = []
     for r in reports:
         scores = {part.grade_id: format_points(part.score) for part in r.parts}
-        rows.append([r.student, r.exercise or "?", *(scores.get(i, "-") for i in ids),
+        rows.append([r.student, *(scores.get(i, "-") for i in ids),
                      f"{format_points(r.total)}/{format_points(r.max_total)}",
                      f"{r.seconds:.1f}", _remark(r)])
     widths = [max(len(str(row[c])) for row in [header, *rows]) for c in range(len(header) - 1)]
     return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1]
                      for row in [header, *rows])
+
+
+def score_table(reports):
+    """Plain-text tables, one per exercise: one row per student, one column per part."""
+    exercises = dict.fromkeys(r.exercise for r in reports)
+    return "\n\n".join(f"{exercise or 'unknown exercise'}\n"
+                       + _table([r for r in reports if r.exercise == exercise])
+                       for exercise in exercises)
 
 
 def write_json(path, reports, **batch):

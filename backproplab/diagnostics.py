@@ -3,7 +3,11 @@
 A :class:`Monitor` is a :class:`~backproplab.train.Callback`. Pass it to ``fit`` (or call
 :meth:`Monitor.measure` once on a fresh network) and it records, for every layer:
 
-* ``act_mean``, ``act_std``: mean and standard deviation of the layer's output;
+* ``act_mean``, ``act_std``: mean and standard deviation of the layer's output (over all
+  entries);
+* ``act_spread``: how much the output varies *across examples*: the standard deviation over
+  the batch, averaged over units. When it collapses to ~0 every example looks the same to the
+  next layer, even if ``act_std`` (dominated by the biases) looks healthy;
 * ``saturated``: fraction of Sigmoid/Tanh outputs in the flat tails, where the derivative
   is below 1 % of its maximum (|tanh| > 0.995, sigmoid < 0.01 or > 0.99): gradients through
   them nearly vanish;
@@ -23,7 +27,8 @@ from .train import Callback
 
 __all__ = ["Monitor", "gradient_norms", "STATS"]
 
-STATS = ("act_mean", "act_std", "saturated", "dead", "grad_norm", "update_ratio")
+STATS = ("act_mean", "act_std", "act_spread", "saturated", "dead", "grad_norm",
+         "update_ratio")
 
 
 def _saturated(layer, out):
@@ -124,6 +129,7 @@ class Monitor(Callback):
                 continue
             rec["act_mean"].append(float(out.mean()))
             rec["act_std"].append(float(out.std()))
+            rec["act_spread"].append(float(out.std(axis=0).mean()) if out.ndim == 2 else np.nan)
             rec["saturated"].append(_saturated(layer, out))
             rec["dead"].append(_dead(layer, out))
             w = _weight(layer)

@@ -185,14 +185,14 @@ def locate_nonfinite(model, x):
     return "the loss (the model's outputs are finite)"
 
 
-def _check_step(state, xb, loss):
+def _check_step(state, xb, loss, named_params):
     """Raise NonFiniteError where NaN/inf appeared in this step, instead of training on it."""
     where = f"epoch {state.epoch}, step {state.step}"
     if not np.isfinite(loss):
         raise NonFiniteError(f"the loss became {loss} at {where}; it first appears in "
                              f"{locate_nonfinite(state.model, xb)}. Lower the learning "
                              "rate, clip gradients, or check the initialisation.")
-    for name, p in state.model.named_parameters():
+    for name, p in named_params:
         if p.grad is not None and not np.isfinite(p.grad).all():
             raise NonFiniteError(f"the gradient of {name} became NaN/inf at {where} "
                                  f"(the loss was {loss:.4g})")
@@ -297,6 +297,7 @@ def fit(model, loss_fn, optimizer, data, epochs, batch_size=32, val_data=None, *
 
     history = History()
     state = TrainState(model, optimizer, history)
+    named_params = list(model.named_parameters())  # walked once, checked every step
     bar = _Progress(epochs, progress)
     start = time.perf_counter()
     model.train()
@@ -317,7 +318,7 @@ def fit(model, loss_fn, optimizer, data, epochs, batch_size=32, val_data=None, *
                     loss = loss_fn(pred, yb)
                     optimizer.zero_grad()
                     model.backward(loss_fn.backward(), input_grad=False)
-                _check_step(state, xb, loss)
+                _check_step(state, xb, loss, named_params)
                 state.loss = loss
                 for cb in callbacks:
                     cb.after_backward(state)

@@ -164,3 +164,16 @@ def test_relu_he_network_keeps_gradients_of_the_same_order():
     norms = layer_norms(deep_mlp(bl.ReLU, "he_normal"))
     ratios = norms / norms[-1]
     assert np.all((ratios > 1e-1) & (ratios < 1e1)), ratios
+
+
+def test_act_spread_sees_examples_that_all_look_the_same():
+    # Zero weights and different biases: every example gets the same output, so the spread
+    # across examples is 0 while the pooled std (over units) is not.
+    layer = bl.Linear(3, 4)
+    layer.W.data[:] = 0.0
+    layer.b.data[:] = [0.0, 1.0, 2.0, 3.0]
+    model = bl.Sequential(layer, bl.Tanh(), bl.Linear(4, 2))
+    x = np.random.default_rng(0).normal(size=(8, 3))
+    rec = Monitor(model).measure(bl.CrossEntropyLoss(), x, np.zeros(8, dtype=int)).records["1"]
+    assert rec["act_spread"][-1] < 1e-15
+    assert rec["act_std"][-1] == pytest.approx(np.tanh([0.0, 1.0, 2.0, 3.0]).std())

@@ -58,7 +58,8 @@ class VanishingGradientExplorer(Explorer):
 
     ``values``: ``names`` (Linear layers, input to output), ``grad_norms`` (array, same
     order), ``first``, ``last`` (the first and last layer's norm), ``ratio`` (first/last),
-    ``act_std`` (spread of each hidden block's output), ``loss``, ``verdict`` (a sentence).
+    ``act_std`` (each hidden block's output spread across examples: std over the batch,
+    averaged over units), ``loss``, ``verdict`` (a sentence).
     """
 
     name = "vanishing-gradient-explorer"
@@ -93,7 +94,7 @@ class VanishingGradientExplorer(Explorer):
         norms = np.array([monitor.records[name]["grad_norm"][-1] for name, _ in linears])
         acts = [(name, layer) for name, layer in monitor.layers
                 if isinstance(layer, tuple(ACTIVATIONS.values()))]
-        act_std = np.array([monitor.records[name]["act_std"][-1] for name, _ in acts])
+        act_std = np.array([monitor.records[name]["act_spread"][-1] for name, _ in acts])
         first, last = float(norms[0]), float(norms[-1])
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = first / last if last > 0 else float("inf")
@@ -129,7 +130,7 @@ class VanishingGradientExplorer(Explorer):
         plot_gradient_flow(norms, ax=ax, title="")
         fig.suptitle(title, fontsize=11)
         ax2.plot(np.arange(1, len(v["act_std"]) + 1), v["act_std"], marker="o", ms=3)
-        ax2.set(xlabel="hidden layer", ylabel="std of the activations",
+        ax2.set(xlabel="hidden layer", ylabel="std across examples",
                 title="forward signal", ylim=(0, None))
 
     def readout_html(self):

@@ -218,7 +218,9 @@ def plot_activation_stats(monitor, layers="activations", bins=40, ncols=5):
                     fontsize=7.5)
     handles = [Patch(fc=st.TRAIN, ec="white", label="saturated outputs (Sigmoid/Tanh)"),
                Patch(fc=relu_color, ec="white", hatch="//", label="dead units (ReLU)")]
-    ax.set_xticks(pos, [f"{n} {type(by_name[n]).__name__}" for n in all_names], fontsize=8)
+    many = len(all_names) > 8  # long names would overlap: rotate them
+    ax.set_xticks(pos, [f"{n} {type(by_name[n]).__name__}" for n in all_names], fontsize=8,
+                  rotation=60 if many else 0, ha="right" if many else "center")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("fraction")
     ax.set_xlabel("layer (input \u2192 output)")

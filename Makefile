@@ -18,12 +18,10 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) lessons/
 
-# One BLAS thread per process: the test workers and their kernels already use both cores, and
-# oversubscribed OpenBLAS threads made small matrix products 10-100x slower here.
+# conftest.py pins every test process and notebook kernel to one BLAS thread.
 test: $(STAMP)
 	$(BIN)/python tools/ensure_browser.py
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-		$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -105,6 +105,9 @@ class CrossEntropyLoss(Loss):
     def _labels(labels, shape):
         labels = np.asarray(labels)
         n, c = shape
+        if labels.shape == shape:
+            raise ShapeError(f"CrossEntropyLoss expects class labels of shape ({n},), got shape "
+                             f"{labels.shape}: they look one-hot; pass labels.argmax(axis=1)")
         if labels.dtype.kind not in "iu":
             raise TypeError(f"CrossEntropyLoss expects integer class labels, got dtype "
                             f"{labels.dtype} (use y.astype(int) if they are whole numbers)")

@@ -240,3 +240,10 @@ def test_string_inputs_raise_type_error():
 
 def test_integer_predictions_are_converted():
     assert MSELoss()(np.array([1, 2]), np.array([0, 0])) == 2.5
+
+
+@pytest.mark.parametrize("dtype", [float, int])
+def test_cross_entropy_names_one_hot_labels(dtype):
+    # A one-hot matrix has the logits' shape: say so, and how to get class labels.
+    with pytest.raises(ShapeError, match=r"look one-hot.*argmax\(axis=1\)"):
+        CrossEntropyLoss()(np.zeros((3, 2)), np.eye(2, dtype=dtype)[[0, 1, 1]])

@@ -107,23 +107,23 @@ def plot_activation(fn, ax=None, xlim=(-5, 5), n=501, derivative=True, ncols=4):
     for (layer, name), axis, color in zip(layers, axes, colors):
         f, df = activation_and_derivative(layer, x)
         overlay = ax is not None
-        axis.plot(x, f, color=color, label=f"{name}" if overlay else "f(x)")
+        axis.plot(x, f, color=color, label=f"{name}" if overlay else "f(z)")
         if derivative:
             axis.plot(x, df, color=color if overlay else st.VAL, ls="--",
-                      label=f"{name}'" if overlay else "f'(x)")
+                      label=f"{name}'" if overlay else "f'(z)")
         if not overlay:
             axis.set_title(name)
     for axis in (axes[:1] if ax is not None else axes[:len(layers)]):
         _reference_lines(axis)
-        axis.set_xlabel("x")
+        axis.set_xlabel("z (the pre-activation)")
         axis.legend(loc="upper left")
         axis.set_xlim(*xlim)
     if ax is not None:
-        ax.set_ylabel("f(x), f'(x) dashed" if derivative else "f(x)")
+        ax.set_ylabel("f(z), f'(z) dashed" if derivative else "f(z)")
         ax.set_title("Activation functions" if len(layers) > 1 else layers[0][1])
     else:
         for axis in axes[::cols][:rows]:
-            axis.set_ylabel("f(x), f'(x)" if derivative else "f(x)")
+            axis.set_ylabel("f(z), f'(z)" if derivative else "f(z)")
     return fig
 
 

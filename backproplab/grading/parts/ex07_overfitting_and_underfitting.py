@@ -1,6 +1,7 @@
-"""Parts of exercise 07, overfitting and underfitting (solutions/07_overfitting_and_underfitting.ipynb):
-the L2 penalty and its gradient, inverted dropout forward and backward, early stopping, and
-choosing a polynomial's degree by its validation error.
+"""Parts of exercise 07, overfitting and underfitting
+(solutions/07_overfitting_and_underfitting.ipynb): the L2 penalty and its gradient, inverted
+dropout forward and backward, early stopping, and choosing a polynomial's degree by its
+validation error.
 
 References come from formulas, from ``numerical_gradient``, and from the library itself
 (``SGD(weight_decay=...)``, the mask ``Dropout`` draws, the ``EarlyStopping`` callback); the

@@ -1,0 +1,270 @@
+"""Exercise 08, the capstone: the solution scores full marks, each realistic bug loses its own
+part's points with feedback that names it, and the exercise is all "not attempted". Using test
+statistics to standardise loses the whole of its part; a weak model gets partial credit by its
+test accuracy.
+
+The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
+the solution cell with one line replaced, as a student would write it. Training the final model
+takes a few seconds, so the model part is graded only where a test is about it.
+"""
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+import backproplab
+from backproplab.grading import check
+from backproplab.grading.generate import make_exercise
+from backproplab.grading.grader import grade_file
+from backproplab.grading.limits import Limits
+from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
+from backproplab.grading.protect import Snapshot
+from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+
+NAME = "08_capstone_digits"
+SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / f"{NAME}.ipynb"
+POINTS = {"ex08_standardize": 2, "ex08_build_model": 2, "ex08_accuracy": 2,
+          "ex08_confusion_matrix": 2, "ex08_model": 4}
+ARGS = {"ex08_standardize": ["standardize"], "ex08_build_model": ["build_model"],
+        "ex08_accuracy": ["accuracy"], "ex08_confusion_matrix": ["confusion_matrix"],
+        "ex08_model": ["train_model"]}
+QUICK = [gid for gid in POINTS if gid != "ex08_model"]  # the parts that train nothing
+
+
+def notebook():
+    return reads(SOLUTION.read_text(encoding="utf-8"))
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if grade_id(c) == gid)
+
+
+def with_bug(nb, gid, old, new):
+    """``nb`` with ``old`` replaced by ``new`` in answer cell ``gid`` (``old`` must be there)."""
+    target = cell(nb, gid)
+    assert old in target.source, (gid, old)
+    target.source = target.source.replace(old, new)
+    return nb
+
+
+def run_answers(nb):
+    """The namespace after every answer cell, run here in-process (the setup cell only imports
+    and loads the data, which the answers do not use)."""
+    namespace = {}
+    exec("import numpy as np\nimport backproplab as bp", namespace)
+    for c in nb.cells:
+        if is_solution(c) and c.cell_type == "code":
+            exec(c.source, namespace)
+    return namespace
+
+
+def grade(gid, namespace):
+    """check() on the part's objects, with every warning recorded: none may escape."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = check(gid, *(namespace[name] for name in ARGS[gid]))
+    assert not caught, [str(w.message) for w in caught]
+    return result, "\n".join(result.lines)
+
+
+def test_the_notebook_grades_the_parts_this_module_tests():
+    nb = notebook()
+    gids = {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
+    assert gids == POINTS
+    assert nb.metadata.backproplab.exercise == NAME
+
+
+def test_the_setup_cell_is_the_split_the_model_part_holds_out():
+    """The notebook's split is the part's: the student trains on its train and val only."""
+    from backproplab.grading.parts.ex08_capstone_digits import SPLIT
+
+    setup = cell(notebook(), "ex08_imports").source
+    assert "val_fraction=0.15, test_fraction=0.15, seed=0, stratify=True" in setup
+    assert SPLIT == {"val_fraction": 0.15, "test_fraction": 0.15, "seed": 0, "stratify": True}
+    assert "X_train, X_val, _, y_train, y_val, _ = train_val_test_split(" in setup
+
+
+@pytest.mark.parametrize("gid", POINTS)
+def test_the_solution_scores_full_marks(gid):
+    result, text = grade(gid, run_answers(notebook()))
+    assert (result.score, result.max_score, result.status) == (POINTS[gid], POINTS[gid], PASSED)
+    if gid == "ex08_model":
+        assert "(it is 98.9 %: 267 of 270)" in text, text  # the lesson's model and result
+
+
+def test_the_stored_solution_outputs_show_full_marks():
+    for c in notebook().cells:
+        if is_grade(c):
+            text = "".join(o.get("text", "") for o in c.outputs)
+            gid, points = grade_id(c), c.metadata.nbgrader["points"]
+            assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+
+
+@pytest.mark.parametrize("gid", POINTS)
+def test_the_exercise_is_not_attempted(gid):
+    result, text = grade(gid, run_answers(make_exercise(notebook())))
+    assert result.status == NOT_ATTEMPTED and result.score == 0
+    assert "not attempted yet" in text
+
+
+# -- the named mistake: using test statistics loses the whole part, and every test names it ------
+
+TEST_STATISTICS = "using test statistics"
+OWN = ("return (X_train - mean) / std, (X_test - mean) / std",
+       "s = X_test.std(axis=0)\n"
+       "    return (X_train - mean) / std, (X_test - X_test.mean(axis=0)) / np.where(s == 0, 1, s)")
+BOTH = ("mean = X_train.mean(axis=0)\n    std = X_train.std(axis=0)",
+        "both = np.concatenate([X_train, X_test])\n"
+        "    mean = both.mean(axis=0)\n    std = both.std(axis=0)")
+
+
+@pytest.mark.parametrize("old, new", [OWN, BOTH], ids=["own statistics", "all the data"])
+def test_using_test_statistics_loses_the_whole_part_and_is_named(old, new):
+    namespace = run_answers(with_bug(notebook(), "ex08_standardize_answer", old, new))
+    result, text = grade("ex08_standardize", namespace)
+    assert result.score == 0, text
+    assert all(TEST_STATISTICS in test.message for test in result.tests), text
+    for other in QUICK:
+        if other != "ex08_standardize":
+            assert grade(other, namespace)[0].score == POINTS[other]
+
+
+def test_the_model_part_does_not_depend_on_the_other_parts():
+    """Bugs in parts 1-4 (test statistics, Xavier, no eval mode, swapped axes) leave the model's
+    points alone: the check standardises with the library and calls train_model only."""
+    nb = with_bug(notebook(), "ex08_standardize_answer", *OWN)
+    nb = with_bug(nb, "ex08_build_model_answer", 'init="he_normal"', 'init="xavier_normal"')
+    nb = with_bug(nb, "ex08_accuracy_answer", "model.eval()", "pass")
+    nb = with_bug(nb, "ex08_confusion_matrix_answer", "M[true, pred] += 1", "M[pred, true] += 1")
+    namespace = run_answers(nb)
+    assert grade("ex08_model", namespace)[0].score == 4
+    assert all(grade(gid, namespace)[0].score < POINTS[gid] for gid in QUICK)
+
+
+# -- other realistic bugs: (answer cell, solution line, buggy line, part, phrase, points kept) ---
+
+BUGS = {
+    "std of 0 not guarded": (
+        "ex08_standardize_answer", "    std = np.where(std == 0, 1.0, std)\n", "",
+        "ex08_standardize", "a constant feature divided by its std of 0", 0),
+    "the sample std": (
+        "ex08_standardize_answer", "std = X_train.std(axis=0)",
+        "std = X_train.std(axis=0, ddof=1)", "ex08_standardize", "ddof=1", 0),
+    "only centred": (
+        "ex08_standardize_answer", "return (X_train - mean) / std, (X_test - mean) / std",
+        "return X_train - mean, X_test - mean", "ex08_standardize", "only centred", 0),
+    "Xavier initialisation": (
+        "ex08_build_model_answer", 'init="he_normal"', 'init="xavier_normal"',
+        "ex08_build_model", "Xavier/Glorot initialisation", 1.2),
+    "the default initialisation": (
+        "ex08_build_model_answer", ', init="he_normal"', "",
+        "ex08_build_model", "Linear's default initialisation", 1.2),
+    "no ReLU after the first layer": (
+        "ex08_build_model_answer", 'bp.Linear(64, 128, init="he_normal", rng=rng), bp.ReLU(),',
+        'bp.Linear(64, 128, init="he_normal", rng=rng),', "ex08_build_model",
+        "collapse into one linear map", 1.6),
+    "a ReLU after the logits": (
+        "ex08_build_model_answer", 'bp.Linear(64, 10, init="he_normal", rng=rng))',
+        'bp.Linear(64, 10, init="he_normal", rng=rng), bp.ReLU())', "ex08_build_model",
+        "end with a Linear that outputs the raw logits", 1.6),
+    "rng not passed to the layers": (
+        "ex08_build_model_answer", ", rng=rng", "", "ex08_build_model", "pass rng=rng", 1.6),
+    "accuracy in training mode": (
+        "ex08_accuracy_answer", "model.eval()", "pass", "ex08_accuracy",
+        "the model left in training mode", 1.2),
+    "mode not restored": (
+        "ex08_accuracy_answer", "model.train(was_training)", "pass", "ex08_accuracy",
+        "came back in eval mode", 1.6),
+    "accuracy as a percentage": (
+        "ex08_accuracy_answer", "return float(np.mean(pred == y))",
+        "return 100 * float(np.mean(pred == y))", "ex08_accuracy", "a percentage", 0.4),
+    "number correct": (
+        "ex08_accuracy_answer", "return float(np.mean(pred == y))",
+        "return float(np.sum(pred == y))", "ex08_accuracy", "the number of correct", 0.4),
+    "confusion matrix transposed": (
+        "ex08_confusion_matrix_answer", "M[true, pred] += 1", "M[pred, true] += 1",
+        "ex08_confusion_matrix", "rows and columns swapped", 0),
+    "confusion matrix by fancy indexing": (
+        "ex08_confusion_matrix_answer",
+        "for true, pred in zip(y_true, y_pred):\n        M[true, pred] += 1",
+        "M[y_true, y_pred] += 1", "ex08_confusion_matrix",
+        "counts each repeated pair only once", 2 / 3),
+    "confusion matrix sized by the labels": (
+        "ex08_confusion_matrix_answer", "M = np.zeros((n_classes, n_classes), dtype=int)",
+        "k = max(max(y_true), max(y_pred)) + 1\n    M = np.zeros((k, k), dtype=int)",
+        "ex08_confusion_matrix", "n_classes ignored", 2 / 3),
+}
+
+
+@pytest.mark.parametrize("case", BUGS)
+def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
+    answer, old, new, gid, phrase, kept = BUGS[case]
+    namespace = run_answers(with_bug(notebook(), answer, old, new))
+    result, text = grade(gid, namespace)
+    assert result.score == pytest.approx(kept, abs=1e-5), text
+    assert phrase in text, text
+    for other in QUICK:
+        if other != gid:  # every other part of the same submission keeps its points
+            assert grade(other, namespace)[0].score == POINTS[other]
+
+
+# -- the model: partial credit by test accuracy ----------------------------------------------------
+
+TRAIN_LINE = ("    bp.fit(model, bp.CrossEntropyLoss(), optimizer, (X_train, y_train), epochs=60,\n"
+              "           batch_size=32, val_data=(X_val, y_val), early_stopping=10, seed=0, "
+              "progress=False)\n")
+MODEL_BUGS = {
+    # (buggy training call or return, points kept, phrase)
+    "not trained at all": ("", 1, "is below 90 %"),
+    "one epoch": (TRAIN_LINE.replace("epochs=60", "epochs=1"), 1, "is below 90 %"),
+    "three epochs": (TRAIN_LINE.replace("epochs=60", "epochs=3"), 2, "is below 95 %"),
+    "five epochs": (TRAIN_LINE.replace("epochs=60", "epochs=5"), 3, "is below 97 %"),
+}
+
+
+@pytest.mark.parametrize("case", MODEL_BUGS)
+def test_a_weak_model_gets_partial_credit_by_its_test_accuracy(case):
+    new, kept, phrase = MODEL_BUGS[case]
+    namespace = run_answers(with_bug(notebook(), "ex08_model_answer", TRAIN_LINE, new))
+    result, text = grade("ex08_model", namespace)
+    assert result.score == kept, text
+    assert phrase in text and "early stopping on the validation set" in text, text
+
+
+def test_a_training_function_that_returns_nothing_scores_zero_and_says_why():
+    nb = with_bug(notebook(), "ex08_model_answer", TRAIN_LINE + "    return model",
+                  "    return None")
+    namespace = run_answers(nb)
+    result, text = grade("ex08_model", namespace)
+    assert result.score == 0
+    assert all("not a backproplab model" in test.message for test in result.tests), text
+
+
+def test_a_training_function_that_fails_is_called_once():
+    calls = []
+
+    def train_model(X_train, y_train, X_val, y_val):
+        calls.append(X_train.shape)
+        raise ValueError("no model today")
+
+    result, text = grade("ex08_model", {"train_model": train_model})
+    assert result.score == 0 and calls == [(1257, 64)], text
+    assert all("no model today" in test.message for test in result.tests), text
+
+
+def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
+    """The real grader (kernel, restored cells, scoring, the model trained in the kernel) on a
+    submission that standardises the test set with its own statistics."""
+    nb = with_bug(notebook(), "ex08_standardize_answer", *OWN)
+    path = tmp_path / "student.ipynb"
+    path.write_text(dumps(nb), encoding="utf-8")
+    before = path.read_bytes()
+    library = Snapshot(Path(backproplab.__file__).parent, "**/*")  # the kernel's own copy
+    report = grade_file(path, "student", {NAME: notebook()}, Limits(timeout=120), library)
+    assert report.error is None, report.error
+    scores = {p.grade_id: p.score for p in report.parts}
+    assert scores == {**POINTS, "ex08_standardize": 0}
+    part = next(p for p in report.parts if p.grade_id == "ex08_standardize")
+    assert any(TEST_STATISTICS in message for message in part.messages)
+    assert report.total == sum(POINTS.values()) - 2 and path.read_bytes() == before

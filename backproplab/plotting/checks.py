@@ -103,7 +103,7 @@ def plot_gradcheck(report, ncols=3, vmin=None, title=None):
                     fontsize=8, color="0.3")
     cbar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes[:len(rel)]),
                         shrink=0.9, aspect=25)
-    cbar.set_label("relative error |a \u2212 n| / (|a| + |n|)")
+    cbar.set_label("relative error |a \u2212 n| / max(|a| + |n|, floor)")
     cbar.ax.axhline(tol, color="black", lw=1.6)
     decades = [10.0 ** e for e in range(int(np.ceil(np.log10(vmin))), 1, 2)
                if abs(e - np.log10(tol)) > 0.9]

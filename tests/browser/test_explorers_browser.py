@@ -50,6 +50,7 @@ ARTIFACTS = REPO / "test-artifacts" / "browser"
 # called Next/Step if there is one, otherwise the first enabled slider).
 EXPLORERS: dict[str, tuple[str, object] | None] = {
     "neuron-playground": ("slider", 0),            # w1
+    "loss-landscape-explorer": ("slider", 0),      # slope w
     "learning-rate-explorer": ("slider", 0),       # learning rate (log slider)
     "backprop-stepper": ("button", r"\bnext\b"),
     "vanishing-gradient-explorer": ("slider", 0),  # depth

@@ -1,0 +1,81 @@
+"""The real course, as an instructor would use it: the eight exercise notebooks are valid,
+their student versions are exactly what the generator produces, and the grader gives every
+solution full marks and every untouched exercise zero."""
+
+import contextlib
+import io
+import json
+import pathlib
+
+import pytest
+
+from backproplab.cli import main
+from backproplab.grading.generate import make_exercises, validate
+from backproplab.grading.notebook import grade_id, is_grade, reads
+from backproplab.grading.registry import get_part
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
+NOTEBOOKS = sorted(p.name for p in SOLUTIONS.glob("*.ipynb"))
+
+
+def _grade_cells(path):
+    return [c for c in reads(path.read_text(encoding="utf-8")).cells if is_grade(c)]
+
+
+def test_one_exercise_notebook_per_lesson():
+    lessons = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
+    assert NOTEBOOKS == lessons and len(NOTEBOOKS) == 8
+    assert sorted(p.name for p in EXERCISES.glob("*.ipynb")) == NOTEBOOKS
+
+
+def test_parts_are_many_unique_and_carry_their_registered_points():
+    ids = []
+    for name in NOTEBOOKS:
+        cells = _grade_cells(SOLUTIONS / name)
+        assert 4 <= len(cells) <= 8, f"{name}: {len(cells)} graded parts"
+        for cell in cells:
+            points = cell.metadata.nbgrader["points"]
+            assert points > 0 and points == get_part(grade_id(cell)).points
+            ids.append(grade_id(cell))
+    assert len(ids) >= 40, f"{len(ids)} graded parts in the course"
+    assert len(ids) == len(set(ids)), "grade_ids must be unique across the course"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_solution_notebook_validates(name):
+    assert validate(reads((SOLUTIONS / name).read_text(encoding="utf-8")), name[:-6]) == []
+
+
+def test_committed_exercises_are_exactly_what_the_generator_produces():
+    assert make_exercises(SOLUTIONS, EXERCISES, check=True) == []
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    report = tmp_path_factory.mktemp("course") / "report.json"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["grade", str(SOLUTIONS), str(EXERCISES), "--source", str(SOLUTIONS),
+                     "--jobs", "2", "--json", str(report)])
+    assert code == 0
+    subs = json.loads(report.read_text())["submissions"]
+    return {pathlib.Path(s["file"]).parent.name + "/" + pathlib.Path(s["file"]).name: s
+            for s in subs}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_solution_scores_full_marks(graded, name):
+    entry = graded[f"solutions/{name}"]
+    assert entry["error"] is None and entry["warnings"] == []
+    assert entry["total"] == entry["max_total"] > 0
+    assert all(p["score"] == p["max_score"] for p in entry["parts"])
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_untouched_exercise_scores_zero_without_errors(graded, name):
+    entry = graded[f"exercises/{name}"]
+    assert entry["error"] is None and entry["warnings"] == []
+    assert entry["total"] == 0 and entry["max_total"] > 0
+    for part in entry["parts"]:
+        assert "not attempted yet" in "\n".join(part["messages"]), part["grade_id"]

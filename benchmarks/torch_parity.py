@@ -1,0 +1,167 @@
+"""Do backproplab's numbers agree with PyTorch's? Prints the largest difference per check.
+
+    .venv/bin/pip install torch && .venv/bin/python benchmarks/torch_parity.py
+
+PyTorch is not a dependency: this script is how the claim "same semantics as PyTorch" in the
+README is checked by hand whenever the library changes. Every check runs in float64.
+"""
+
+import numpy as np
+import torch
+
+import backproplab as bp
+from backproplab import optim
+
+torch.set_default_dtype(torch.float64)
+rng = np.random.default_rng(0)
+T = torch.from_numpy
+rows = []
+
+
+def report(name, ours, theirs):
+    ours, theirs = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    assert ours.shape == theirs.shape, (name, ours.shape, theirs.shape)
+    rows.append((name, float(np.max(np.abs(ours - theirs))) if ours.size else 0.0))
+
+
+# Layers: forward, input gradient and parameter gradients for a fixed upstream gradient.
+x = rng.standard_normal((6, 4))
+g = rng.standard_normal((6, 3))
+lin = bp.Linear(4, 3, rng=rng)
+out = lin(x)
+dx = lin.backward(g)
+tl = torch.nn.Linear(4, 3)
+with torch.no_grad():
+    tl.weight.copy_(T(lin.W.data.T.copy()))
+    tl.bias.copy_(T(lin.b.data.copy()))
+tx = T(x.copy()).requires_grad_()
+tout = tl(tx)
+tout.backward(T(g))
+report("Linear forward", out, tout.detach())
+report("Linear dx", dx, tx.grad)
+report("Linear dW (ours is W.T)", lin.W.grad, tl.weight.grad.T)
+report("Linear db", lin.b.grad, tl.bias.grad)
+
+for ours_layer, theirs_layer in ((bp.ReLU(), torch.nn.ReLU()), (bp.Sigmoid(), torch.nn.Sigmoid()),
+                                 (bp.Tanh(), torch.nn.Tanh()),
+                                 (bp.LeakyReLU(0.1), torch.nn.LeakyReLU(0.1))):
+    xa = rng.standard_normal((5, 3)) * 3
+    ga = rng.standard_normal((5, 3))
+    o = ours_layer(xa)
+    d = ours_layer.backward(ga)
+    tx = T(xa.copy()).requires_grad_()
+    to = theirs_layer(tx)
+    to.backward(T(ga))
+    report(f"{type(ours_layer).__name__} forward and dx", np.r_[o.ravel(), d.ravel()],
+           np.r_[to.detach().numpy().ravel(), tx.grad.numpy().ravel()])
+
+bn, tbn = bp.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+with torch.no_grad():
+    tbn.weight.copy_(T(rng.uniform(0.5, 2, 3)))
+    tbn.bias.copy_(T(rng.standard_normal(3)))
+bn.gamma.data[:] = tbn.weight.detach().numpy()
+bn.beta.data[:] = tbn.bias.detach().numpy()
+for step in range(3):  # three training batches: running statistics follow
+    xb, gb = rng.standard_normal((8, 3)) * 2 + 1, rng.standard_normal((8, 3))
+    bn.zero_grad()
+    o = bn(xb)
+    d = bn.backward(gb)
+    tbn.zero_grad()
+    tx = T(xb.copy()).requires_grad_()
+    to = tbn(tx)
+    to.backward(T(gb))
+report("BatchNorm1d train forward", o, to.detach())
+report("BatchNorm1d train dx", d, tx.grad)
+report("BatchNorm1d dgamma, dbeta", np.r_[bn.gamma.grad, bn.beta.grad],
+       np.r_[tbn.weight.grad.numpy(), tbn.bias.grad.numpy()])
+report("BatchNorm1d running mean, var", np.r_[bn.running_mean, bn.running_var],
+       np.r_[tbn.running_mean.numpy(), tbn.running_var.numpy()])
+bn.eval()
+tbn.eval()
+xe = rng.standard_normal((4, 3))
+report("BatchNorm1d eval forward", bn(xe), tbn(T(xe)).detach())
+
+# Losses: value and gradient with respect to the prediction.
+logits, labels = rng.standard_normal((7, 5)) * 4, rng.integers(0, 5, 7)
+pred, target = rng.standard_normal((7, 2)), rng.standard_normal((7, 2))
+binary = rng.integers(0, 2, (7, 2)).astype(float)
+for name, ours_fn, theirs_fn, a, b in (
+        ("MSELoss", bp.MSELoss(), torch.nn.MSELoss(), pred, target),
+        ("L1Loss", bp.L1Loss(), torch.nn.L1Loss(), pred, target),
+        ("CrossEntropyLoss", bp.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), logits, labels),
+        ("BCEWithLogitsLoss", bp.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss(), pred, binary)):
+    value = ours_fn(a, b)
+    grad = ours_fn.backward()
+    ta = T(a.copy()).requires_grad_()
+    tv = theirs_fn(ta, T(b))
+    tv.backward()
+    report(f"{name} value and gradient", np.r_[value, grad.ravel()],
+           np.r_[tv.item(), ta.grad.numpy().ravel()])
+big = np.array([[1000.0, 1001.0, -1000.0]])
+report("softmax / log_softmax at +-1000", np.r_[bp.softmax(big).ravel(), bp.log_softmax(big).ravel()],
+       np.r_[torch.softmax(T(big), 1).numpy().ravel(), torch.log_softmax(T(big), 1).numpy().ravel()])
+
+
+# Optimisers: the same gradients fed for several steps.
+def run_optimizer(make_ours, make_theirs, steps=6):
+    p0 = rng.standard_normal((3, 2))
+    grads = [rng.standard_normal((3, 2)) for _ in range(steps)]
+    ours = bp.Parameter(p0.copy())
+    theirs = torch.nn.Parameter(T(p0.copy()))
+    o, t = make_ours([ours]), make_theirs([theirs])
+    for gr in grads:
+        ours.grad = gr.copy()
+        theirs.grad = T(gr.copy())
+        o.step()
+        t.step()
+    return ours.data, theirs.detach()
+
+
+for name, mo, mt in (
+        ("SGD", lambda p: optim.SGD(p, lr=0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
+        ("SGD momentum 0.9, weight_decay 0.01",
+         lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01)),
+        ("SGD Nesterov", lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True)),
+        ("Adam", lambda p: optim.Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+        ("Adam weight_decay 0.1", lambda p: optim.Adam(p, lr=0.01, weight_decay=0.1),
+         lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1))):
+    report(f"{name}, 6 steps", *run_optimizer(mo, mt))
+
+grads = [rng.standard_normal(s) * 3 for s in ((3, 2), (4,))]
+ours_p = [bp.Parameter(np.zeros_like(gr)) for gr in grads]
+theirs_p = [torch.nn.Parameter(torch.zeros(gr.shape)) for gr in grads]
+for p, tp, gr in zip(ours_p, theirs_p, grads):
+    p.grad, tp.grad = gr.copy(), T(gr.copy())
+norm = optim.clip_grad_norm(ours_p, 1.0)
+tnorm = torch.nn.utils.clip_grad_norm_(theirs_p, 1.0)
+report("clip_grad_norm: norm and clipped grads", np.r_[norm, np.concatenate([p.grad.ravel() for p in ours_p])],
+       np.r_[tnorm.item(), np.concatenate([p.grad.numpy().ravel() for p in theirs_p])])
+
+for name, mo, mt in (
+        ("StepLR", lambda o: optim.StepLR(o, 3, 0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
+        ("ExponentialLR", lambda o: optim.ExponentialLR(o, 0.9),
+         lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9)),
+        ("CosineAnnealingLR", lambda o: optim.CosineAnnealingLR(o, 5, 0.01),
+         lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 5, 0.01))):
+    o = optim.SGD([bp.Parameter(np.zeros(1))], lr=0.1)
+    t = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    so, st = mo(o), mt(t)
+    ours_lr, theirs_lr = [], []
+    for _ in range(8):
+        t.step()
+        so.step()
+        st.step()
+        ours_lr.append(o.lr)
+        theirs_lr.append(t.param_groups[0]["lr"])
+    report(f"{name}, 8 epochs of lr", ours_lr, theirs_lr)
+
+print(f"backproplab against PyTorch {torch.__version__}, float64\n")
+width = max(len(n) for n, _ in rows)
+for name, diff in rows:
+    flag = "ok" if diff <= 1e-10 else "DIFFERS"
+    print(f"  {name:<{width}}  max |difference| {diff:.1e}  {flag}")
+worst = max(d for _, d in rows)
+print(f"\n{len(rows)} checks, worst difference {worst:.1e}")
+raise SystemExit(0 if worst <= 1e-10 else 1)

@@ -5,21 +5,15 @@ The answers come from the solution notebook itself (its answer cells, run in-pro
 the solution cell with one line replaced, as a student would write it.
 """
 
-import warnings
-from pathlib import Path
-
 import pytest
 
-import backproplab
-from backproplab.grading import check
 from backproplab.grading.generate import make_exercise
-from backproplab.grading.grader import grade_file
-from backproplab.grading.limits import Limits
-from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
-from backproplab.grading.protect import Snapshot
 from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+from exercise_support import (Exercise, check_quietly, graded_points, part_report,
+                              stored_grade_outputs, with_bug)
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "01_forward_pass.ipynb"
+EX = Exercise("01_forward_pass")
+notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex01_sigmoid": 2, "ex01_relu": 2, "ex01_sigmoid_backward": 2,
           "ex01_linear_forward": 2, "ex01_mlp_forward": 2, "ex01_my_linear": 3}
 ARGS = {"ex01_sigmoid": ["sigmoid"], "ex01_relu": ["relu", "leaky_relu"],
@@ -27,44 +21,14 @@ ARGS = {"ex01_sigmoid": ["sigmoid"], "ex01_relu": ["relu", "leaky_relu"],
         "ex01_mlp_forward": ["mlp_forward"], "ex01_my_linear": ["MyLinear"]}
 
 
-def notebook():
-    return reads(SOLUTION.read_text(encoding="utf-8"))
-
-
-def cell(nb, gid):
-    return next(c for c in nb.cells if grade_id(c) == gid)
-
-
-def with_bug(nb, gid, old, new):
-    """``nb`` with ``old`` replaced by ``new`` in answer cell ``gid`` (``old`` must be there)."""
-    target = cell(nb, gid)
-    assert old in target.source, (gid, old)
-    target.source = target.source.replace(old, new)
-    return nb
-
-
-def run_answers(nb):
-    """The namespace after the setup cell and every answer cell, run here in-process."""
-    namespace = {}
-    exec(cell(nb, "ex01_imports").source, namespace)
-    for c in nb.cells:
-        if is_solution(c) and c.cell_type == "code":
-            exec(c.source, namespace)
-    return namespace
-
-
 def grade(gid, namespace):
     """check() on the part's objects, with every warning recorded: none may escape."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = check(gid, *(namespace[name] for name in ARGS[gid]))
-    assert not caught, [str(w.message) for w in caught]
-    return result, "\n".join(result.lines)
+    return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
 
 
 def test_the_notebook_grades_the_parts_this_module_tests():
     nb = notebook()
-    gids = {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
+    gids = graded_points(nb)
     assert gids == POINTS
     assert nb.metadata.backproplab.exercise == "01_forward_pass"
 
@@ -76,11 +40,8 @@ def test_the_solution_scores_full_marks(gid):
 
 
 def test_the_stored_solution_outputs_show_full_marks():
-    for c in notebook().cells:
-        if is_grade(c):
-            text = "".join(o.get("text", "") for o in c.outputs)
-            gid, points = grade_id(c), c.metadata.nbgrader["points"]
-            assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+    for gid, points, text in stored_grade_outputs(notebook()):
+        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
 
 
 @pytest.mark.parametrize("gid", POINTS)
@@ -190,14 +151,8 @@ def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
     """The real grader (kernel, restored cells, scoring) on a submission with one bug."""
     nb = with_bug(notebook(), "ex01_sigmoid_backward_answer",
                   "return dA * A * (1 - A)", "return dA * Z * (1 - Z)")
-    path = tmp_path / "student.ipynb"
-    path.write_text(dumps(nb), encoding="utf-8")
-    before = path.read_bytes()
-    library = Snapshot(Path(backproplab.__file__).parent, "**/*")  # the kernel's own copy
-    report = grade_file(path, "student", {"01_forward_pass": notebook()}, Limits(timeout=60), library)
-    assert report.error is None, report.error
-    scores = {p.grade_id: p.score for p in report.parts}
+    report = EX.grade_submission(tmp_path, nb)  # graded without error, the file unchanged
+    scores, part = part_report(report, "ex01_sigmoid_backward")
     assert scores == {**POINTS, "ex01_sigmoid_backward": 0}
-    part = next(p for p in report.parts if p.grade_id == "ex01_sigmoid_backward")
     assert any(NAMED in message for message in part.messages)
-    assert report.total == sum(POINTS.values()) - 2 and path.read_bytes() == before
+    assert report.total == sum(POINTS.values()) - 2

@@ -14,24 +14,18 @@ The answers come from the solution notebook itself (its answer cells, run in-pro
 the solution cell with a line replaced, as a student would write it.
 """
 
-import inspect
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import backproplab
-from backproplab.grading import check
 from backproplab.grading.generate import make_exercise
-from backproplab.grading.grader import grade_file
-from backproplab.grading.limits import Limits
-from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
 from backproplab.grading.parts import ex06_vanishing_and_exploding_gradients as parts
 from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+from exercise_support import (Exercise, check_quietly as grade, graded_points, part_report,
+                              stored_grade_outputs, with_bug)
 
-SOLUTION = (Path(__file__).resolve().parents[1] / "solutions"
-            / "06_vanishing_and_exploding_gradients.ipynb")
+EX = Exercise("06_vanishing_and_exploding_gradients")
+notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex06_xavier_uniform": 2, "ex06_he_normal": 2, "ex06_clip_grad_norm": 2,
           "ex06_layer_grad_norms": 2, "ex06_chain_gradients": 2, "ex06_activation_stats": 2}
 ARGS = {gid: gid[len("ex06_"):] for gid in POINTS}
@@ -53,54 +47,9 @@ STATS_LOOP = """        A = layer(A)
             stats.append(float(np.mean(np.all(A <= 0, axis=0))))"""
 
 
-def notebook():
-    return reads(SOLUTION.read_text(encoding="utf-8"))
-
-
-def cell(nb, gid):
-    return next(c for c in nb.cells if grade_id(c) == gid)
-
-
-def with_bug(nb, gid, old, new):
-    """``nb`` with ``old`` replaced by ``new`` in answer cell ``gid`` (``old`` must be there)."""
-    target = cell(nb, gid)
-    assert old in target.source, (gid, old)
-    target.source = target.source.replace(old, new)
-    return nb
-
-
-def run_answers(nb):
-    """The namespace after the setup cell and every answer cell, run here in-process."""
-    namespace = {}
-    exec(cell(nb, "ex06_imports").source, namespace)
-    for c in nb.cells:
-        if is_solution(c) and c.cell_type == "code":
-            exec(c.source, namespace)
-    return namespace
-
-
-def grade(gid, obj):
-    """check() on one answer, with every warning recorded: none may escape."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = check(gid, obj)
-    assert not caught, [str(w.message) for w in caught]
-    return result, "\n".join(result.lines)
-
-
-def grade_submission(path, sources):
-    """grade_file, with the kernel's own copy of the package when the grader takes one."""
-    if "library" in inspect.signature(grade_file).parameters:
-        from backproplab.grading.protect import Snapshot
-
-        library = Snapshot(Path(backproplab.__file__).parent, "**/*")
-        return grade_file(path, "student", sources, Limits(timeout=60), library)
-    return grade_file(path, "student", sources, Limits(timeout=60))
-
-
 def test_the_notebook_grades_the_parts_this_module_tests():
     nb = notebook()
-    gids = {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
+    gids = graded_points(nb)
     assert gids == POINTS
     assert nb.metadata.backproplab.exercise == "06_vanishing_and_exploding_gradients"
 
@@ -112,11 +61,8 @@ def test_the_solution_scores_full_marks(gid):
 
 
 def test_the_stored_solution_outputs_show_full_marks():
-    for c in notebook().cells:
-        if is_grade(c):
-            text = "".join(o.get("text", "") for o in c.outputs)
-            gid, points = grade_id(c), c.metadata.nbgrader["points"]
-            assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+    for gid, points, text in stored_grade_outputs(notebook()):
+        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
 
 
 @pytest.mark.parametrize("gid", POINTS)
@@ -351,13 +297,8 @@ def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
     """The real grader (kernel, restored cells, scoring) on a submission with one bug."""
     answer, old, new, gid, _ = NAMED["clip: each gradient by its own norm"]
     nb = with_bug(notebook(), answer, old, new)
-    path = tmp_path / "student.ipynb"
-    path.write_text(dumps(nb), encoding="utf-8")
-    before = path.read_bytes()
-    report = grade_submission(path, {"06_vanishing_and_exploding_gradients": notebook()})
-    assert report.error is None, report.error
-    scores = {p.grade_id: p.score for p in report.parts}
+    report = EX.grade_submission(tmp_path, nb)  # graded without error, the file unchanged
+    scores, part = part_report(report, "ex06_clip_grad_norm")
     assert scores == {**POINTS, "ex06_clip_grad_norm": 0}
-    part = next(p for p in report.parts if p.grade_id == "ex06_clip_grad_norm")
     assert any(PER_TENSOR in message for message in part.messages)
-    assert report.total == sum(POINTS.values()) - 2 and path.read_bytes() == before
+    assert report.total == sum(POINTS.values()) - 2

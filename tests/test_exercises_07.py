@@ -7,22 +7,16 @@ The answers come from the solution notebook itself (its answer cells, run in-pro
 the solution cell with one line replaced, as a student would write it.
 """
 
-import warnings
-from pathlib import Path
-
 import pytest
 
-import backproplab
-from backproplab.grading import check
 from backproplab.grading.generate import make_exercise
-from backproplab.grading.grader import grade_file
-from backproplab.grading.limits import Limits
-from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
-from backproplab.grading.protect import Snapshot
 from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+from exercise_support import (Exercise, check_quietly, graded_points, part_report,
+                              stored_grade_outputs, with_bug)
 
 NAME = "07_overfitting_and_underfitting"
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / f"{NAME}.ipynb"
+EX = Exercise(NAME)
+notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex07_l2_penalty": 2, "ex07_l2_grad": 1, "ex07_dropout_forward": 3,
           "ex07_dropout_backward": 1, "ex07_early_stopping": 3, "ex07_choose_degree": 2}
 ARGS = {"ex07_l2_penalty": ["l2_penalty"], "ex07_l2_grad": ["l2_grad"],
@@ -30,44 +24,14 @@ ARGS = {"ex07_l2_penalty": ["l2_penalty"], "ex07_l2_grad": ["l2_grad"],
         "ex07_early_stopping": ["early_stopping_epoch"], "ex07_choose_degree": ["choose_degree"]}
 
 
-def notebook():
-    return reads(SOLUTION.read_text(encoding="utf-8"))
-
-
-def cell(nb, gid):
-    return next(c for c in nb.cells if grade_id(c) == gid)
-
-
-def with_bug(nb, gid, old, new):
-    """``nb`` with ``old`` replaced by ``new`` in answer cell ``gid`` (``old`` must be there)."""
-    target = cell(nb, gid)
-    assert old in target.source, (gid, old)
-    target.source = target.source.replace(old, new)
-    return nb
-
-
-def run_answers(nb):
-    """The namespace after the setup cell and every answer cell, run here in-process."""
-    namespace = {}
-    exec(cell(nb, "ex07_imports").source, namespace)
-    for c in nb.cells:
-        if is_solution(c) and c.cell_type == "code":
-            exec(c.source, namespace)
-    return namespace
-
-
 def grade(gid, namespace):
     """check() on the part's objects, with every warning recorded: none may escape."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = check(gid, *(namespace[name] for name in ARGS[gid]))
-    assert not caught, [str(w.message) for w in caught]
-    return result, "\n".join(result.lines)
+    return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
 
 
 def test_the_notebook_grades_the_parts_this_module_tests():
     nb = notebook()
-    gids = {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
+    gids = graded_points(nb)
     assert gids == POINTS
     assert nb.metadata.backproplab.exercise == NAME
 
@@ -79,11 +43,8 @@ def test_the_solution_scores_full_marks(gid):
 
 
 def test_the_stored_solution_outputs_show_full_marks():
-    for c in notebook().cells:
-        if is_grade(c):
-            text = "".join(o.get("text", "") for o in c.outputs)
-            gid, points = grade_id(c), c.metadata.nbgrader["points"]
-            assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+    for gid, points, text in stored_grade_outputs(notebook()):
+        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
 
 
 @pytest.mark.parametrize("gid", POINTS)
@@ -279,14 +240,8 @@ def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
     """The real grader (kernel, restored cells, scoring) on a submission with one bug."""
     nb = with_bug(notebook(), "ex07_early_stopping_answer", "if waited == patience:",
                   "if waited > patience:")
-    path = tmp_path / "student.ipynb"
-    path.write_text(dumps(nb), encoding="utf-8")
-    before = path.read_bytes()
-    library = Snapshot(Path(backproplab.__file__).parent, "**/*")  # the kernel's own copy
-    report = grade_file(path, "student", {NAME: notebook()}, Limits(timeout=60), library)
-    assert report.error is None, report.error
-    scores = {p.grade_id: p.score for p in report.parts}
+    report = EX.grade_submission(tmp_path, nb)  # graded without error, the file unchanged
+    scores, part = part_report(report, "ex07_early_stopping")
     assert scores == {**POINTS, "ex07_early_stopping": 0}
-    part = next(p for p in report.parts if p.grade_id == "ex07_early_stopping")
     assert any(OFF_BY_ONE in message for message in part.messages)
-    assert report.total == sum(POINTS.values()) - 3 and path.read_bytes() == before
+    assert report.total == sum(POINTS.values()) - 3

@@ -8,22 +8,17 @@ the solution cell with one line replaced, as a student would write it. Training 
 takes a few seconds, so the model part is graded only where a test is about it.
 """
 
-import warnings
-from pathlib import Path
-
 import pytest
 
-import backproplab
-from backproplab.grading import check
 from backproplab.grading.generate import make_exercise
-from backproplab.grading.grader import grade_file
-from backproplab.grading.limits import Limits
-from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
-from backproplab.grading.protect import Snapshot
 from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+from exercise_support import (Exercise, cell, check_quietly, graded_points, part_report,
+                              stored_grade_outputs, with_bug)
 
 NAME = "08_capstone_digits"
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / f"{NAME}.ipynb"
+# The setup cell only imports and loads the data, which the answers do not use.
+EX = Exercise(NAME, setup="import numpy as np\nimport backproplab as bp")
+notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex08_standardize": 2, "ex08_build_model": 2, "ex08_accuracy": 2,
           "ex08_confusion_matrix": 2, "ex08_model": 4}
 ARGS = {"ex08_standardize": ["standardize"], "ex08_build_model": ["build_model"],
@@ -32,45 +27,14 @@ ARGS = {"ex08_standardize": ["standardize"], "ex08_build_model": ["build_model"]
 QUICK = [gid for gid in POINTS if gid != "ex08_model"]  # the parts that train nothing
 
 
-def notebook():
-    return reads(SOLUTION.read_text(encoding="utf-8"))
-
-
-def cell(nb, gid):
-    return next(c for c in nb.cells if grade_id(c) == gid)
-
-
-def with_bug(nb, gid, old, new):
-    """``nb`` with ``old`` replaced by ``new`` in answer cell ``gid`` (``old`` must be there)."""
-    target = cell(nb, gid)
-    assert old in target.source, (gid, old)
-    target.source = target.source.replace(old, new)
-    return nb
-
-
-def run_answers(nb):
-    """The namespace after every answer cell, run here in-process (the setup cell only imports
-    and loads the data, which the answers do not use)."""
-    namespace = {}
-    exec("import numpy as np\nimport backproplab as bp", namespace)
-    for c in nb.cells:
-        if is_solution(c) and c.cell_type == "code":
-            exec(c.source, namespace)
-    return namespace
-
-
 def grade(gid, namespace):
     """check() on the part's objects, with every warning recorded: none may escape."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = check(gid, *(namespace[name] for name in ARGS[gid]))
-    assert not caught, [str(w.message) for w in caught]
-    return result, "\n".join(result.lines)
+    return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
 
 
 def test_the_notebook_grades_the_parts_this_module_tests():
     nb = notebook()
-    gids = {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
+    gids = graded_points(nb)
     assert gids == POINTS
     assert nb.metadata.backproplab.exercise == NAME
 
@@ -94,11 +58,8 @@ def test_the_solution_scores_full_marks(gid):
 
 
 def test_the_stored_solution_outputs_show_full_marks():
-    for c in notebook().cells:
-        if is_grade(c):
-            text = "".join(o.get("text", "") for o in c.outputs)
-            gid, points = grade_id(c), c.metadata.nbgrader["points"]
-            assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+    for gid, points, text in stored_grade_outputs(notebook()):
+        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
 
 
 @pytest.mark.parametrize("gid", POINTS)
@@ -257,14 +218,8 @@ def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):
     """The real grader (kernel, restored cells, scoring, the model trained in the kernel) on a
     submission that standardises the test set with its own statistics."""
     nb = with_bug(notebook(), "ex08_standardize_answer", *OWN)
-    path = tmp_path / "student.ipynb"
-    path.write_text(dumps(nb), encoding="utf-8")
-    before = path.read_bytes()
-    library = Snapshot(Path(backproplab.__file__).parent, "**/*")  # the kernel's own copy
-    report = grade_file(path, "student", {NAME: notebook()}, Limits(timeout=120), library)
-    assert report.error is None, report.error
-    scores = {p.grade_id: p.score for p in report.parts}
+    report = EX.grade_submission(tmp_path, nb, timeout=120)  # graded, the file unchanged
+    scores, part = part_report(report, "ex08_standardize")
     assert scores == {**POINTS, "ex08_standardize": 0}
-    part = next(p for p in report.parts if p.grade_id == "ex08_standardize")
     assert any(TEST_STATISTICS in message for message in part.messages)
-    assert report.total == sum(POINTS.values()) - 2 and path.read_bytes() == before
+    assert report.total == sum(POINTS.values()) - 2

@@ -7,21 +7,17 @@ answer cells), so these tests check the notebook as committed. A bug is planted 
 line of an answer cell, the way a student would write it.
 """
 
-from pathlib import Path
-
 import pytest
 
-import backproplab
 from backproplab.grading.check import run_part
-from backproplab.grading.grader import grade_file, parse_sources
-from backproplab.grading.limits import Limits
-from backproplab.grading.notebook import dumps, grade_id, reads
-from backproplab.grading.protect import Snapshot
+from backproplab.grading.grader import parse_sources
 from backproplab.grading.registry import get_part
+from exercise_support import (Exercise, assert_named, graded_points, part_report, with_bug,
+                              without_outputs)
 
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "04_backward_pass"
-SOLUTION = ROOT / "solutions" / f"{NAME}.ipynb"
+EX = Exercise(NAME)
+notebook = EX.notebook
 POINTS = {"ex04_linear_backward": 3, "ex04_relu_backward": 2, "ex04_sigmoid_backward": 2,
           "ex04_softmax_ce_backward": 2, "ex04_mlp_backward": 4, "ex04_numerical_gradient": 2,
           "ex04_mylinear": 3}
@@ -29,38 +25,14 @@ ANSWERS = {gid: (gid[5:], gid[5:]) for gid in POINTS}
 ANSWERS["ex04_mylinear"] = ("mylinear", "MyLinear")
 
 
-def notebook():
-    return reads(SOLUTION.read_text(encoding="utf-8"))
-
-
-def cell(nb, gid):
-    return next(c for c in nb.cells if grade_id(c) == gid)
-
-
 def answer(gid, old=None, new=None):
     """The student object of part ``gid``, from the solution cell, with ``old`` -> ``new``."""
     cell_name, obj = ANSWERS[gid]
-    nb = notebook()
-    source = cell(nb, f"ex04_{cell_name}_answer").source
-    if old is not None:
-        assert old in source, (gid, old)
-        source = source.replace(old, new)
-    namespace = {}
-    exec(cell(nb, "ex04_imports").source, namespace)
-    exec(source, namespace)
-    return namespace[obj]
+    return EX.answer_object(f"ex04_{cell_name}_answer", obj, old, new)
 
 
 def grade(gid, obj):
     return run_part(get_part(gid), (obj,))
-
-
-def assert_named(result, phrase, everywhere=True):
-    """The mistake is named in every failed test (everywhere) or in at least one."""
-    failed = [test for test in result.tests if not test.passed]
-    assert failed, "the buggy answer passed every test"
-    named = [phrase in test.message for test in failed]
-    assert all(named) if everywhere else any(named), [t.message for t in failed]
 
 
 # -- the solution ------------------------------------------------------------------------------
@@ -74,18 +46,13 @@ def test_the_solution_scores_full_marks(gid):
 
 
 def test_the_notebook_has_exactly_these_parts_with_these_points():
-    graded = {grade_id(c): c.metadata.nbgrader["points"] for c in notebook().cells
-              if c.metadata.get("nbgrader", {}).get("grade")}
+    graded = graded_points(notebook())
     assert graded == POINTS
 
 
 def test_every_part_of_the_generated_exercise_is_not_attempted_yet():
     """The exercise's stubs, run through the checks: "not attempted yet", 0 points."""
-    exercise = reads((ROOT / "exercises" / f"{NAME}.ipynb").read_text(encoding="utf-8"))
-    namespace = {}
-    for c in exercise.cells:
-        if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade"):
-            exec(c.source, namespace)
+    namespace = EX.run_exercise()
     for gid in POINTS:
         result = grade(gid, namespace[ANSWERS[gid][1]])
         assert result.score == 0 and result.lines == [
@@ -201,21 +168,11 @@ def test_the_numpy_overflow_of_a_naive_softmax_is_a_note_not_an_error():
 
 
 def test_the_grader_takes_exactly_the_points_of_the_buggy_part(tmp_path):
-    nb = notebook()
-    target = cell(nb, "ex04_linear_backward_answer")
-    target.source = target.source.replace("dW = X.T @ dY", "dW = dY.T @ X")
-    for c in nb.cells:
-        if c.cell_type == "code":
-            c.outputs, c.execution_count = [], None
-    path = tmp_path / f"{NAME}-student.ipynb"
-    path.write_text(dumps(nb), encoding="utf-8")
-    before = path.read_bytes()
-    sources = parse_sources({SOLUTION.name: SOLUTION.read_bytes()})
-    library = Snapshot(Path(backproplab.__file__).parent, "**/*")  # the kernel's own copy
-    report = grade_file(path, "student", sources, Limits(timeout=60), library)
-    assert report.error is None, report.error
-    scores = {p.grade_id: p.score for p in report.parts}
+    nb = with_bug(notebook(), "ex04_linear_backward_answer", "dW = X.T @ dY", "dW = dY.T @ X")
+    sources = parse_sources({EX.path.name: EX.path.read_bytes()})
+    # graded without error, the file unchanged
+    report = EX.grade_submission(tmp_path, without_outputs(nb), sources,
+                                 filename=f"{NAME}-student.ipynb")
+    scores, linear = part_report(report, "ex04_linear_backward")
     assert scores == {**POINTS, "ex04_linear_backward": 0.0}
-    linear = next(p for p in report.parts if p.grade_id == "ex04_linear_backward")
     assert sum("a transposed weight gradient" in line for line in linear.messages) == 3
-    assert path.read_bytes() == before

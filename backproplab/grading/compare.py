@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["as_numbers", "same_value", "matching_mistake"]
+__all__ = ["as_numbers", "same_value", "matching_mistake", "merge_same", "without_answer"]
 
 
 def as_numbers(x):
@@ -45,3 +45,27 @@ def matching_mistake(got, mistakes, rtol=1e-5, atol=1e-8):
         if same_value(got, value, rtol, atol):
             return description
     return None
+
+
+def merge_same(mistakes, rtol=1e-5, atol=1e-8):
+    """``mistakes`` with those that give the same answer on a test named together ("A; or B"),
+    so that the message names every mistake the student's answer may come from.
+
+    ``mistakes`` maps a description to the answer that mistake gives (a value: the answers are
+    compared here).
+    """
+    groups = []  # (answer, [descriptions])
+    for description, answer in mistakes.items():
+        for known, descriptions in groups:
+            if same_value(answer, known, rtol, atol):
+                descriptions.append(description)
+                break
+        else:
+            groups.append((answer, [description]))
+    return {"; or ".join(descriptions): answer for answer, descriptions in groups}
+
+
+def without_answer(mistakes, expected, rtol=1e-5, atol=1e-8):
+    """``mistakes`` without those whose answer is ``expected``: on this test they give the right
+    answer, so they are not mistakes here, and naming them would only confuse."""
+    return {k: v for k, v in mistakes.items() if not same_value(v, expected, rtol, atol)}

@@ -13,7 +13,7 @@ from ...data import iterate_minibatches
 from ...layers import Linear, Parameter, Sequential, Tanh
 from ...losses import CrossEntropyLoss
 from ...optim import SGD, Adam
-from ..compare import same_value
+from ..compare import merge_same
 from ..registry import part
 
 # ----------------------------------------------------------------------------- helpers
@@ -29,19 +29,6 @@ def _spd(eigenvalues, seed):
     q = _rotation(len(eigenvalues), seed)
     a = q @ np.diag(eigenvalues) @ q.T
     return (a + a.T) / 2
-
-
-def _merge_same(mistakes):
-    """Mistakes that give the same answer on a test are named together ("A; or B")."""
-    groups = []  # (answer, [descriptions])
-    for description, answer in mistakes.items():
-        for known, descriptions in groups:
-            if same_value(answer, known):
-                descriptions.append(description)
-                break
-        else:
-            groups.append((answer, [description]))
-    return {"; or ".join(descriptions): answer for answer, descriptions in groups}
 
 
 def _flat(arrays):
@@ -104,10 +91,10 @@ def sgd_step_part(t, sgd_step):
     """one step of plain gradient descent"""
     t.close("one step, lr = 0.1, on a (2, 3) and a (4,) array (all entries, flattened)",
             lambda: _sgd_one_step(sgd_step, 0.1), _sgd_one_step(_sgd_ref, 0.1),
-            mistakes=_merge_same({k: _sgd_one_step(f, 0.1) for k, f in SGD_MISTAKES.items()}))
+            mistakes=merge_same({k: _sgd_one_step(f, 0.1) for k, f in SGD_MISTAKES.items()}))
     t.close("5 steps on f(w) = 1/2 w^T A w with lr = 0.2 (w after each step, shape (5, 3))",
             lambda: _sgd_path(sgd_step, 0.2, 5), _sgd_path(_sgd_ref, 0.2, 5),
-            mistakes=_merge_same({k: _sgd_path(f, 0.2, 5) for k, f in SGD_MISTAKES.items()}))
+            mistakes=merge_same({k: _sgd_path(f, 0.2, 5) for k, f in SGD_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- momentum
@@ -189,8 +176,8 @@ def momentum_step_part(t, momentum_step):
         t.close(name, lambda A=A, p0=p0, lrs=lrs, mu=mu: _momentum_path(momentum_step, A, p0,
                                                                        lrs, mu),
                 _momentum_torch(A, p0, lrs, mu),
-                mistakes=_merge_same({k: _momentum_path(f, A, p0, lrs, mu)
-                                      for k, f in MOM_MISTAKES.items()}))
+                mistakes=merge_same({k: _momentum_path(f, A, p0, lrs, mu)
+                                     for k, f in MOM_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- Adam
@@ -283,11 +270,11 @@ ADAM_MISTAKES = {
 def adam_step_part(t, adam_step):
     """one Adam step with bias correction (torch.optim.Adam's rule)"""
     with np.errstate(all="ignore"):
-        first_mistakes = _merge_same({k: _adam_first(f) for k, f in ADAM_MISTAKES.items()})
-        paths = _merge_same({k: _adam_path(f, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS)
+        first_mistakes = merge_same({k: _adam_first(f) for k, f in ADAM_MISTAKES.items()})
+        paths = merge_same({k: _adam_path(f, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS)
+                            for k, f in ADAM_MISTAKES.items()})
+        paths2 = merge_same({k: _adam_path(f, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)
                              for k, f in ADAM_MISTAKES.items()})
-        paths2 = _merge_same({k: _adam_path(f, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)
-                              for k, f in ADAM_MISTAKES.items()})
     t.close("the first step from m = v = 0, t = 0, lr = 0.01 (p, m, v and t, flattened: "
             "4 + 4 + 4 + 1 numbers)", lambda: _adam_first(adam_step), _adam_ref_first(),
             mistakes=first_mistakes)
@@ -379,8 +366,8 @@ def train_epoch_part(t, train_epoch):
     for name, kwargs in EPOCH_TESTS:
         t.close(name, lambda kwargs=kwargs: _epoch_run(train_epoch, **kwargs),
                 _epoch_run(EPOCH_REFERENCE, **kwargs),
-                mistakes=_merge_same({k: _epoch_run(f, **kwargs)
-                                      for k, f in EPOCH_MISTAKES.items()}))
+                mistakes=merge_same({k: _epoch_run(f, **kwargs)
+                                     for k, f in EPOCH_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- learning rate
@@ -426,6 +413,6 @@ def max_stable_lr_part(t, max_stable_lr):
     for A, what in [(LR_A1, "A = [[3, 1], [1, 3]] (eigenvalues 2 and 4)"),
                     (LR_A2, "a non-diagonal 3x3 A with eigenvalues 0.5, 4 and 20")]:
         t.close(what, lambda A=A: max_stable_lr(A.copy()), 2 / np.linalg.eigvalsh(A)[-1],
-                mistakes=_merge_same(_lr_mistakes(A)))
+                mistakes=merge_same(_lr_mistakes(A)))
     t.true("it is the edge: 0.99 x it converges and 1.01 x it diverges (a 4x4 A)",
            lambda: _stable_edge(max_stable_lr), "not the edge of stability")

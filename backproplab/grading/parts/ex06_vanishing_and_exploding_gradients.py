@@ -17,21 +17,9 @@ from ...diagnostics import Monitor, gradient_norms
 from ...layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from ...losses import CrossEntropyLoss, MSELoss
 from ...optim import clip_grad_norm
-from ..compare import same_value
+from ..compare import merge_same
 from ..registry import part
 
-
-def _merge_same(mistakes):
-    """Mistakes that give the same answer on a test are named together ("A; or B")."""
-    groups = []  # (answer, [descriptions])
-    for description, answer in mistakes.items():
-        for known, descriptions in groups:
-            if same_value(answer, known):
-                descriptions.append(description)
-                break
-        else:
-            groups.append((answer, [description]))
-    return {"; or ".join(descriptions): answer for answer, descriptions in groups}
 
 # ----------------------------------------------------------------------------- initialisers
 
@@ -215,7 +203,7 @@ def clip_grad_norm_part(t, clip_grad_norm):
         t.close(f"{name}: [the norm returned, then the gradients after the call]",
                 lambda cases=cases: _clip_case(clip_grad_norm, cases),
                 _clip_case(_clip_ref, cases), rtol=1e-6, atol=1e-9,
-                mistakes=_merge_same({k: _clip_case(f, cases) for k, f in CLIP_MISTAKES.items()}))
+                mistakes=merge_same({k: _clip_case(f, cases) for k, f in CLIP_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- grad norms
@@ -310,8 +298,8 @@ def layer_grad_norms_part(t, layer_grad_norms):
         t.close(f"{name}, holding the gradients of an earlier batch ({n} norms, first layer "
                 f"first)", lambda case=case: _norms_run(layer_grad_norms, *case),
                 _norms_run(_norms_ref, *case),
-                mistakes=_merge_same({k: _norms_run(f, *case)
-                                      for k, f in NORMS_MISTAKES.items()}))
+                mistakes=merge_same({k: _norms_run(f, *case)
+                                     for k, f in NORMS_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- chain
@@ -354,8 +342,8 @@ def chain_gradients_part(t, chain_gradients):
         t.close(f"x0 = {x0}, w = {w}, L = {L} (shape ({L + 1},); |g[0]| <= (|w|/4)^L = "
                 f"{bound:.2g})", lambda c=(x0, w, L): chain_gradients(*c),
                 _chain_ref(x0, w, L), atol=0.0,
-                mistakes=_merge_same({k: _chain_ref(x0, w, L, **kw)
-                                      for k, kw in CHAIN_MISTAKES.items()}))
+                mistakes=merge_same({k: _chain_ref(x0, w, L, **kw)
+                                     for k, kw in CHAIN_MISTAKES.items()}))
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -454,4 +442,4 @@ def activation_stats_part(t, activation_stats):
         t.close(f"{name}: one fraction per activation layer, in order",
                 lambda make=make, X=X: activation_stats(make(), X.copy()),
                 _stats_ref(make(), X),
-                mistakes=_merge_same({k: f(make(), X) for k, f in STATS_MISTAKES.items()}))
+                mistakes=merge_same({k: f(make(), X) for k, f in STATS_MISTAKES.items()}))

@@ -22,29 +22,10 @@ from ...gradcheck import numerical_gradient
 from ...layers import Parameter
 from ...optim import SGD
 from ...train import EarlyStopping, History, TrainState
-from ..compare import same_value
+from ..compare import merge_same, same_value, without_answer
 from ..registry import part
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _merge_same(mistakes):
-    """Mistakes that give the same answer on a test are named together ("A; or B")."""
-    groups = []  # (answer, [descriptions])
-    for description, answer in mistakes.items():
-        for known, descriptions in groups:
-            if same_value(answer, known):
-                descriptions.append(description)
-                break
-        else:
-            groups.append((answer, [description]))
-    return {"; or ".join(descriptions): answer for answer, descriptions in groups}
-
-
-def _without(mistakes, expected):
-    """Drop the mistakes whose answer is the right one on this test (they are not mistakes
-    here, and naming them would only confuse)."""
-    return {k: v for k, v in mistakes.items() if not same_value(v, expected)}
 
 
 def _copy(params):
@@ -124,13 +105,13 @@ def l2_penalty_part(t, l2_penalty):
                                                  "first), lambda = 0.001")]:
         expected = _l2_ref(params, lam)
         t.close(what, lambda params=params, lam=lam: l2_penalty(_copy(params), lam), expected,
-                mistakes=_merge_same(_without(_l2_mistakes(params, lam), expected)))
+                mistakes=merge_same(without_answer(_l2_mistakes(params, lam), expected)))
     lam = 0.5
     expected = _l2_gradient_expected(L2_SMALL, lam)
     t.close("its gradient by finite differences, lambda = 0.5: lambda * W for each weight, 0 for "
             "each bias (entries of W1, b1, W2, b2 in order)",
             lambda: _l2_gradient_of(l2_penalty, L2_SMALL, lam), expected, rtol=1e-5, atol=1e-7,
-            mistakes=_merge_same({
+            mistakes=merge_same({
                 "the 1/2 missing: lambda * sum ||W||^2, whose gradient is 2 lambda W":
                     _l2_gradient_expected(L2_SMALL, lam, factor=2.0),
                 "the biases penalised too: the penalty is on the weights W only":
@@ -149,7 +130,7 @@ W_STEP = np.random.default_rng(704).normal(size=(3, 5))
 
 
 def _l2_grad_mistakes(W, lam):
-    return _merge_same({
+    return merge_same({
         "2 lambda W: the 1/2 of the penalty (lambda/2) ||W||^2 forgotten": 2 * lam * W,
         "lambda W / 2": lam * W / 2,
         "the sign flipped, -lambda W (the optimiser subtracts the gradient itself)": -lam * W,
@@ -238,7 +219,7 @@ def _dropout_mistakes(x, seed, p, which):
         mistakes["one mask for the whole batch (rng.random(x.shape[1])): draw one number per "
                  "entry, rng.random(x.shape)"] = (x * keep_row, np.broadcast_to(keep_row,
                                                                                  x.shape))[which]
-    return _merge_same(mistakes)
+    return merge_same(mistakes)
 
 
 def _dropout_ref(x, u, p):
@@ -271,7 +252,7 @@ def _train_then_eval_mistakes(x, p, seed):
     out2, mask2 = _dropout_ref(x, u2, p)
     mistakes["train=False ignored: dropout applied in evaluation too (eval mode must be the "
              "identity)"] = np.stack([out, out2, mask2])
-    return _merge_same(mistakes)
+    return merge_same(mistakes)
 
 
 def _dropout_statistics(dropout_forward, x, p, seed):
@@ -314,7 +295,7 @@ def dropout_forward_part(t, dropout_forward):
     t.close("p = 0.25 on 200 000 positive activations: [mean(out) / mean(x), fraction of "
             "zeros / p], both about 1 (inverted dropout keeps the mean)",
             lambda: _dropout_statistics(dropout_forward, X_DROP_BIG, p, seed), np.ones(2),
-            rtol=0.03, atol=0, mistakes=_merge_same(stats_mistakes))
+            rtol=0.03, atol=0, mistakes=merge_same(stats_mistakes))
 
 
 # ----------------------------------------------------------------------------- 4. dropout backward
@@ -332,7 +313,7 @@ def _scaled_mask(shape, p, seed):
 def _backward_mistakes(G, mask):
     with np.errstate(all="ignore"):
         divided = G / mask
-    return _merge_same({
+    return merge_same({
         "dropout not scaled by 1/(1-p): the 0/1 pattern of the mask (mask > 0) used instead of "
         "the scaled mask itself": G * (mask > 0),
         "the mask returned, not multiplied by grad_out": mask,
@@ -369,7 +350,7 @@ def dropout_backward_part(t, dropout_backward):
     t.close("p = 0.8 (survivors times 5), then the mask of eval mode (all ones): "
             "[grad in training, grad in evaluation]",
             lambda: _train_then_eval_backward(dropout_backward, G_DROP, mask8), expected,
-            mistakes=_without(mistakes, expected))
+            mistakes=without_answer(mistakes, expected))
 
 
 # ----------------------------------------------------------------------------- 5. early stopping
@@ -465,7 +446,7 @@ def early_stopping_part(t, early_stopping_epoch):
         t.equal(f"{what}: {losses if len(losses) < 20 else '...'} -> (stop, best)",
                 lambda losses=losses, patience=patience:
                     _stop_call(early_stopping_epoch, losses, patience), expected,
-                mistakes=_merge_same(_without(_stop_mistakes(losses, patience), expected)))
+                mistakes=merge_same(without_answer(_stop_mistakes(losses, patience), expected)))
     expected = [_library_stop(RUN_NO_STOP, 4), _library_stop(RUN_SHORT, 2)]
     mistakes = {}
     for k in set(_stop_mistakes(RUN_NO_STOP, 4)) | set(_stop_mistakes(RUN_SHORT, 2)):
@@ -476,7 +457,7 @@ def early_stopping_part(t, early_stopping_epoch):
             f"epoch), and patience 2 on {RUN_SHORT}: [(stop, best), (stop, best)]",
             lambda: [_stop_call(early_stopping_epoch, RUN_NO_STOP, 4),
                      _stop_call(early_stopping_epoch, RUN_SHORT, 2)], expected,
-            mistakes=_merge_same(_without(dict(sorted(mistakes.items())), expected)))
+            mistakes=merge_same(without_answer(dict(sorted(mistakes.items())), expected)))
 
 
 # ----------------------------------------------------------------------------- 6. choose a degree
@@ -544,5 +525,5 @@ def choose_degree_part(t, choose_degree):
         expected = degrees[int(np.argmin(_errors(data, degrees)[1]))]
         t.equal(what, lambda data=data, degrees=degrees: _choose_call(choose_degree, data,
                                                                       degrees),
-                expected, mistakes=_merge_same(_without(_degree_mistakes(data, degrees),
-                                                        expected)))
+                expected, mistakes=merge_same(without_answer(_degree_mistakes(data, degrees),
+                                                             expected)))

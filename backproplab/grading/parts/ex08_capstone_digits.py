@@ -19,28 +19,11 @@ import numpy as np
 
 from ...data import load_digits, standardize as _standardize_ref, train_val_test_split
 from ...layers import Dropout, LeakyReLU, Linear, Module, ReLU, Sequential
-from ..compare import same_value
+from ..compare import merge_same, without_answer
 from ..registry import part
 
 SPLIT = {"val_fraction": 0.15, "test_fraction": 0.15, "seed": 0, "stratify": True}
 TARGET, GOOD, PASSABLE = 0.97, 0.95, 0.90  # test accuracy for 4, 3 and 2 of the 4 points
-
-
-def _merge_same(mistakes):
-    """Mistakes that give the same answer on a test are named together ("A; or B")."""
-    groups = []  # (answer, [descriptions])
-    for description, answer in mistakes.items():
-        for known, descriptions in groups:
-            if same_value(answer, known):
-                descriptions.append(description)
-                break
-        else:
-            groups.append((answer, [description]))
-    return {"; or ".join(descriptions): answer for answer, descriptions in groups}
-
-
-def _without(mistakes, expected):
-    return {k: v for k, v in mistakes.items() if not same_value(v, expected)}
 
 
 def digits_split():
@@ -76,7 +59,7 @@ def _standardize_mistakes(X_train, X_test):
         return np.concatenate([train, test])
 
     ddof1 = X_train.std(axis=0, ddof=1) if len(X_train) > 1 else X_train.std(axis=0)
-    return _merge_same({
+    return merge_same({
         "using test statistics: the test set standardised with its own mean and std (use the "
         "training mean and std for every set)":
             stacked(_scale(X_train, mean, std), _scale(X_test, own_mean, own_std)),
@@ -118,8 +101,8 @@ def standardize_part(t, standardize):
         t.close(f"{what}: the standardised training rows, then the test rows",
                 lambda train=train, test=test: _standardize_call(standardize, train, test),
                 np.concatenate(_standardize_ref(train, test)),
-                mistakes=_without(_standardize_mistakes(train, test),
-                                  np.concatenate(_standardize_ref(train, test))))
+                mistakes=without_answer(_standardize_mistakes(train, test),
+                                        np.concatenate(_standardize_ref(train, test))))
 
 
 # ----------------------------------------------------------------------------- 2. build_model
@@ -284,7 +267,7 @@ def _accuracy_mistakes(model_factory, X, y, train_mode_too=True):
         train_pred = np.argmax(model(X), axis=1)
         mistakes["the model left in training mode: Dropout made the predictions random (call "
                  "model.eval() before predicting)"] = float(np.mean(train_pred == y))
-    return _merge_same(mistakes)
+    return merge_same(mistakes)
 
 
 def _accuracy_on(accuracy, model_factory, X, y, mode):
@@ -348,7 +331,7 @@ def _confusion_mistakes(y_true, y_pred, n_classes):
     k = int(max(y_true.max(), y_pred.max())) + 1
     with np.errstate(all="ignore"):
         rows = M / M.sum(axis=1, keepdims=True)
-    return _merge_same({
+    return merge_same({
         "rows and columns swapped (M[pred, true]): rows are the true classes": M.T,
         "M[y_true, y_pred] += 1 counts each repeated pair only once (numpy does not "
         "accumulate repeated indices): use np.add.at or a loop": once,
@@ -370,7 +353,7 @@ def confusion_matrix_part(t, confusion_matrix):
         expected = _confusion_ref(y_true, y_pred, n)
         t.close(what, lambda y_true=y_true, y_pred=y_pred, n=n:
                 confusion_matrix(y_true.copy(), y_pred.copy(), n), expected,
-                mistakes=_without(_confusion_mistakes(y_true, y_pred, n), expected))
+                mistakes=without_answer(_confusion_mistakes(y_true, y_pred, n), expected))
 
 
 # ----------------------------------------------------------------------------- 5. the model

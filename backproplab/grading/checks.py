@@ -1,5 +1,6 @@
-"""The object a part's function receives: ``t.close(...)``, ``t.equal(...)``, ``t.shape(...)``,
-``t.true(...)``, ``t.raises(...)`` each run one test and record its result.
+"""The object a part's function receives: ``t.close(...)``, ``t.close_all(...)``,
+``t.equal(...)``, ``t.shape(...)``, ``t.true(...)``, ``t.raises(...)`` each run one test and
+record its result.
 
 Every test takes ``call``, a function of no arguments that calls the student's code (usually a
 ``lambda``). Calling it here, not in the part's body, is what lets one test fail with a clear
@@ -15,7 +16,7 @@ from .compare import matching_mistake, same_value
 from .feedback import describe_exception, describe_warning, explain_difference, summarize
 from .results import ERROR, FAILED, NOT_ATTEMPTED, PASSED, TestResult
 
-__all__ = ["Checks"]
+__all__ = ["Checks", "compare_all"]
 
 
 @dataclass
@@ -46,6 +47,46 @@ def _attempt(call):
     return outcome
 
 
+def compare_all(got, expected, mistakes=None, rtol=1e-5, atol=1e-8, exact=()):
+    """Several arrays at once: raise AssertionError (one line, naming each wrong array and its
+    likely mistake) unless every entry of ``got`` matches ``expected``; else return True.
+
+    expected : dict label -> array (a tuple or list answer is matched to the labels in order,
+               a dict answer by its keys)
+    mistakes : dict description -> dict label -> buggy array (or None where not applicable),
+               or a function of no arguments computing that dict
+    exact    : labels compared to within 1e-12 instead of (rtol, atol)
+    """
+    labels = list(expected)
+    if isinstance(got, dict):
+        missing = [label for label in labels if label not in got]
+        assert not missing, f"the dict has no {', '.join(map(repr, missing))} " \
+                            f"(its keys: {', '.join(map(repr, got)) or 'none'})"
+        got = [got[label] for label in labels]
+    elif isinstance(got, (tuple, list)) and len(got) == len(labels):
+        got = list(got)
+    else:
+        raise AssertionError(f"expected {len(labels)} arrays ({', '.join(labels)}), got "
+                             f"{summarize(got)}")
+    problems = []
+    for label, value in zip(labels, got):
+        want = expected[label]
+        tol = (0.0, 1e-12) if label in exact else (rtol, atol)
+        if same_value(value, want, *tol):
+            continue
+        candidates = {}
+        for description, values in (mistakes or {}).items():
+            values = values() if callable(values) else values
+            if values.get(label) is not None:
+                candidates[description] = values[label]
+        mistake = matching_mistake(value, candidates, *tol)
+        difference = explain_difference(value, want)
+        problems.append(f"{label} looks like {mistake} ({difference})" if mistake
+                        else f"{label} is wrong ({difference})")
+    assert not problems, "; ".join(problems)
+    return True
+
+
 class Checks:
     """Collects the tests of one part. Each method runs one test worth ``points`` (relative
     weights: the part's tests are scaled to the points given to ``@part``)."""
@@ -63,6 +104,14 @@ class Checks:
         matches one, the message names the mistake.
         """
         self._compare(name, call, expected, mistakes, points, rtol, atol)
+
+    def close_all(self, name, call, expected, *, mistakes=None, hint="not the expected arrays",
+                  points=1, rtol=1e-5, atol=1e-8, exact=()):
+        """``call()`` must return several arrays, each allclose to ``expected[label]``: a tuple
+        in ``expected``'s order, or a dict with its labels (see :func:`compare_all`). The
+        message is ``hint`` followed by every wrong array and the mistake it looks like."""
+        self.true(name, lambda: compare_all(call(), expected, mistakes, rtol, atol, exact), hint,
+                  points=points)
 
     def equal(self, name, call, expected, *, mistakes=None, points=1):
         """``call()`` must return something equal to ``expected`` (exact for ints, strings,

@@ -16,8 +16,8 @@ from ...functional import sigmoid, softmax
 from ...gradcheck import check_layer, numerical_gradient
 from ...layers import Linear, ReLU, Sequential
 from ...losses import CrossEntropyLoss
-from ..compare import matching_mistake, same_value
-from ..feedback import explain_difference, summarize
+from ..checks import compare_all
+from ..compare import same_value
 from ..registry import part
 
 _RNG = np.random.default_rng(404)  # all the fixed inputs below, drawn once at import
@@ -25,52 +25,6 @@ _RNG = np.random.default_rng(404)  # all the fixed inputs below, drawn once at i
 
 def _normal(*shape):
     return _RNG.normal(size=shape)
-
-
-# -- comparing several arrays in one test ----------------------------------------------------
-
-
-def _compare_all(got, expected, mistakes, rtol, atol, exact=()):
-    """Raise AssertionError (one line) unless every entry of ``got`` matches ``expected``.
-
-    expected : dict label -> array (a tuple answer is matched to the labels in order)
-    mistakes : dict description -> dict label -> buggy array (or None where not applicable)
-    exact    : labels compared to within 1e-12 instead of (rtol, atol)
-    """
-    labels = list(expected)
-    if isinstance(got, dict):
-        missing = [label for label in labels if label not in got]
-        assert not missing, f"the dict has no {', '.join(map(repr, missing))} " \
-                            f"(its keys: {', '.join(map(repr, got)) or 'none'})"
-        got = [got[label] for label in labels]
-    elif isinstance(got, (tuple, list)) and len(got) == len(labels):
-        got = list(got)
-    else:
-        raise AssertionError(f"expected {len(labels)} arrays ({', '.join(labels)}), got "
-                             f"{summarize(got)}")
-    problems = []
-    for label, value in zip(labels, got):
-        want = expected[label]
-        tol = (0.0, 1e-12) if label in exact else (rtol, atol)
-        if same_value(value, want, *tol):
-            continue
-        candidates = {}
-        for description, values in (mistakes or {}).items():
-            values = values() if callable(values) else values
-            if values.get(label) is not None:
-                candidates[description] = values[label]
-        mistake = matching_mistake(value, candidates, *tol)
-        difference = explain_difference(value, want)
-        problems.append(f"{label} looks like {mistake} ({difference})" if mistake
-                        else f"{label} is wrong ({difference})")
-    assert not problems, "; ".join(problems)
-    return True
-
-
-def _close_all(t, name, call, expected, mistakes=None, hint="wrong", points=1, rtol=1e-6,
-               atol=1e-9, exact=()):
-    t.true(name, lambda: _compare_all(call(), expected, mistakes, rtol, atol, exact), hint,
-           points=points)
 
 
 # -- part 1: linear_backward ---------------------------------------------------------------
@@ -114,10 +68,11 @@ def _linear_mistakes(dY, X, W):
 def linear_backward_part(t, linear_backward):
     """the backward pass of a linear layer"""
     for name, (X, W, dY) in LINEAR_CASES.items():
-        _close_all(t, f"{name}: (dX, dW, db)",
-                   lambda X=X, W=W, dY=dY: linear_backward(dY.copy(), X.copy(), W.copy()),
-                   linear_grads(dY, X, W), _linear_mistakes(dY, X, W),
-                   hint="expected dX = dY @ W.T, dW = X.T @ dY, db = dY.sum(axis=0)")
+        t.close_all(f"{name}: (dX, dW, db)",
+                    lambda X=X, W=W, dY=dY: linear_backward(dY.copy(), X.copy(), W.copy()),
+                    linear_grads(dY, X, W), mistakes=_linear_mistakes(dY, X, W),
+                    hint="expected dX = dY @ W.T, dW = X.T @ dY, db = dY.sum(axis=0)",
+                    rtol=1e-6, atol=1e-9)
 
 
 # -- part 2: relu_backward ----------------------------------------------------------------------
@@ -330,10 +285,11 @@ def _copies(d):
 def mlp_backward_part(t, mlp_backward):
     """the backward pass of a two-layer network"""
     for name, (cache, params, dZ2) in MLP_CASES.items():
-        _close_all(t, f"{name}: dW1, db1, dW2, db2",
-                   lambda c=cache, p=params, g=dZ2: mlp_backward(_copies(c), _copies(p), g.copy()),
-                   _library_mlp_grads(cache, params, dZ2), _mlp_mistakes(cache, params, dZ2),
-                   hint="not the gradients of the network")
+        t.close_all(f"{name}: dW1, db1, dW2, db2",
+                    lambda c=cache, p=params, g=dZ2: mlp_backward(_copies(c), _copies(p), g.copy()),
+                    _library_mlp_grads(cache, params, dZ2),
+                    mistakes=_mlp_mistakes(cache, params, dZ2),
+                    hint="not the gradients of the network", rtol=1e-6, atol=1e-9)
 
 
 def _library_mlp_grads(cache, params, dZ2):
@@ -414,18 +370,18 @@ def numerical_gradient_part(t, numerical_gradient_fn):
                 "the eps argument ignored (a fixed small step used instead of eps = 0.1)":
                     3 * CUBE_X ** 2,
             })
-    _close_all(t, "sum((X @ W) * G) with respect to a (3, 2) W: X.T @ G, and W restored",
-               lambda: _restores(numerical_gradient_fn),
-               {"the gradient": MAT_X.T @ MAT_G, "x afterwards": MAT_W},
-               mistakes={
-                   "a forward difference (f(x + eps) - f(x)) / eps instead of the central one":
-                       {"the gradient": _finite_difference(_matrix_loss, MAT_W, 1e-6, "forward")},
-                   "x not restored (each entry left at x[i] - eps)":
-                       {"x afterwards": MAT_W - 1e-6},
-                   "x not restored (each entry left at x[i] + eps)":
-                       {"x afterwards": MAT_W + 1e-6},
-               }, hint="each entry must be put back exactly as it was", rtol=1e-6, atol=1e-8,
-               exact=("x afterwards",))
+    t.close_all("sum((X @ W) * G) with respect to a (3, 2) W: X.T @ G, and W restored",
+                lambda: _restores(numerical_gradient_fn),
+                {"the gradient": MAT_X.T @ MAT_G, "x afterwards": MAT_W},
+                mistakes={
+                    "a forward difference (f(x + eps) - f(x)) / eps instead of the central one":
+                        {"the gradient": _finite_difference(_matrix_loss, MAT_W, 1e-6, "forward")},
+                    "x not restored (each entry left at x[i] - eps)":
+                        {"x afterwards": MAT_W - 1e-6},
+                    "x not restored (each entry left at x[i] + eps)":
+                        {"x afterwards": MAT_W + 1e-6},
+                }, hint="each entry must be put back exactly as it was", rtol=1e-6, atol=1e-8,
+                exact=("x afterwards",))
 
 
 # -- part 7: MyLinear, checked with check_layer -------------------------------------------------
@@ -524,7 +480,7 @@ def _twice(MyLinear):
         got = {"dX": dX, "W.grad after two passes": layer.W.grad,
                "b.grad after two passes": layer.b.grad,
                "what backward(..., input_grad=False) returns": second}
-        return _compare_all(got, expected, mistakes, rtol=1e-6, atol=1e-9)
+        return compare_all(got, expected, mistakes, rtol=1e-6, atol=1e-9)
     return run
 
 

@@ -187,20 +187,18 @@ def plot_gradient_flow(source, stat="grad_norm", title=None, ax=None):
     ax.set_xlabel("layer (input \u2192 output)")
     ax.set_ylabel(ylabel + " (log scale)")
     ax.grid(axis="x", visible=False)
-    if given:
+    if not over_time:  # one panel: it carries the title itself
         ax.set_title(default_title if title is None else title)
         return fig
-    ax.set_title("Latest" + (f" (step {steps[-1]:g})" if len(steps) > 1 else ""))
-
-    if over_time:
-        ax = axes[1]
-        for i, label in enumerate(labels):
-            v = np.where(values[:, i] > 0, values[:, i], np.nan)
-            ax.plot(steps, v, color=colors[i], lw=1.5, label=label)
-        ax.set_yscale("log")
-        ax.set_xlabel("training step")
-        ax.set_ylabel(ylabel + " (log scale)")
-        ax.set_title("Over training")
-        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7.5)
+    ax.set_title(f"Latest (step {steps[-1]:g})")
+    ax = axes[1]
+    for i, label in enumerate(labels):
+        v = np.where(values[:, i] > 0, values[:, i], np.nan)
+        ax.plot(steps, v, color=colors[i], lw=1.5, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel + " (log scale)")
+    ax.set_title("Over training")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7.5)
     fig.suptitle(title or default_title)
     return fig

@@ -58,8 +58,8 @@ class VanishingGradientExplorer(Explorer):
 
     ``values``: ``names`` (Linear layers, input to output), ``grad_norms`` (array, same
     order), ``first``, ``last`` (the first and last layer's norm), ``ratio`` (first/last),
-    ``act_std`` (each hidden block's output spread across examples: std over the batch,
-    averaged over units), ``loss``, ``verdict`` (a sentence).
+    ``act_spread`` (each hidden block's output spread across examples: std over the batch,
+    averaged over units; also under its former name ``act_std``), ``loss``, ``verdict`` (a sentence).
     """
 
     name = "vanishing-gradient-explorer"
@@ -114,7 +114,8 @@ class VanishingGradientExplorer(Explorer):
         return {"verdict": verdict, "depth": c["depth"].value, "activation": c["activation"].value,
                 "init": c["init"].value, "batchnorm": c["batchnorm"].value,
                 "residual": c["residual"].value, "names": names, "grad_norms": norms,
-                "first": first, "last": last, "ratio": float(ratio), "act_std": act_std,
+                "first": first, "last": last, "ratio": float(ratio), "act_spread": act_std,
+                "act_std": act_std,  # the same numbers, under the name of earlier versions
                 "loss": float(loss_fn(model(self.X), self.y))}
 
     def draw(self, fig):
@@ -129,7 +130,7 @@ class VanishingGradientExplorer(Explorer):
         fig.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.84, wspace=0.25)
         plot_gradient_flow(norms, ax=ax, title="")
         fig.suptitle(title, fontsize=11)
-        ax2.plot(np.arange(1, len(v["act_std"]) + 1), v["act_std"], marker="o", ms=3)
+        ax2.plot(np.arange(1, len(v["act_spread"]) + 1), v["act_spread"], marker="o", ms=3)
         ax2.set(xlabel="hidden layer", ylabel="std across examples",
                 title="forward signal", ylim=(0, None))
 

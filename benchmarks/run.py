@@ -161,9 +161,12 @@ def bench_gradcheck():
         seconds = time.perf_counter() - t
         extra = "  target <= 20 passes " + ("ok" if report.n_forward <= 20 else "MISS") \
             if mode == "fast" else ""
+        kinks = sum(note.startswith("kink") for note in report.notes)
+        verdict = "pass" if report.passed else "FAIL" + (
+            f" (ReLU inputs at the kink in {kinks} layer(s): central differences straddle "
+            "it there)" if kinks else "")
         print(f"  {mode:<5} {report.n_forward:>7} forward passes {seconds:>8.3f} s  "
-              f"max rel error {max(report.errors.values()):.1e}  "
-              f"{'pass' if report.passed else 'FAIL'}{extra}")
+              f"max rel error {max(report.errors.values()):.1e}  {verdict}{extra}")
 
 
 def main():

@@ -4,12 +4,15 @@ and the demo course's submissions (tests/fixtures/grading/submissions.py).
 A test module names its solution notebook once, ``EX = Exercise("01_forward_pass")``, and takes
 from it the notebook as committed, its answer cells run in-process (after ``with_bug`` has
 planted a student's bug in one of them), and the real grader run on it end to end.
+tests/test_course.py checks every part of every notebook this way, with the objects its grade
+cell passes to check() (``checked_names``).
 
 Imported as ``exercise_support``: pytest (import mode "prepend", no __init__.py in tests/) puts
 tests/ on sys.path before it imports a test module there, and tests/conftest.py has this module's
 asserts rewritten like a test module's.
 """
 
+import ast
 import warnings
 from pathlib import Path
 
@@ -44,15 +47,23 @@ def without_outputs(nb):
     return nb
 
 
-def graded_points(nb):
-    """{grade_id: points} of the grade cells of ``nb``."""
-    return {grade_id(c): c.metadata.nbgrader["points"] for c in nb.cells if is_grade(c)}
-
-
 def stored_grade_outputs(nb):
     """(grade_id, points, the text it printed) of each grade cell, from the stored outputs."""
     return [(grade_id(c), c.metadata.nbgrader["points"],
              "".join(o.get("text", "") for o in c.outputs)) for c in nb.cells if is_grade(c)]
+
+
+def checked_names(c):
+    """(grade_id, names of the student's objects) that grade cell ``c`` checks: its source must
+    be the one call ``check("<grade_id>", <name>, ...)``."""
+    (statement,) = ast.parse(c.source).body
+    call = statement.value
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Name), c.source
+    assert call.func.id == "check" and not call.keywords, c.source
+    gid, *names = call.args
+    assert isinstance(gid, ast.Constant) and isinstance(gid.value, str), c.source
+    assert names and all(isinstance(name, ast.Name) for name in names), c.source
+    return gid.value, [name.id for name in names]
 
 
 def check_quietly(gid, *objs):
@@ -116,17 +127,6 @@ class Exercise:
         if old is not None:
             with_bug(nb, answer, old, new)
         return self.run_answers(nb, [answer])[name]
-
-    def run_exercise(self):
-        """The namespace after every code cell but the grade cells of the generated exercise
-        notebook (exercises/<name>.ipynb beside the solutions folder), run here in-process."""
-        generated = self.path.parents[1] / "exercises" / self.path.name
-        exercise = reads(generated.read_text(encoding="utf-8"))
-        namespace = {}
-        for c in exercise.cells:
-            if c.cell_type == "code" and not is_grade(c):
-                exec(c.source, namespace)
-        return namespace
 
     def grade_submission(self, tmp_path, nb, sources=None, *, timeout=60,
                          filename="student.ipynb"):

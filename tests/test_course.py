@@ -1,6 +1,10 @@
 """The real course, as an instructor would use it: the eight exercise notebooks are valid,
 their student versions are exactly what the generator produces, and the grader gives every
-solution full marks and every untouched exercise zero."""
+solution full marks and every untouched exercise zero.
+
+Every part of every notebook, checked in-process (its answer cells run here): the solution
+scores the grade cell's points, its stored output says so, and the generated exercise is "not
+attempted yet". The student's objects are the ones the grade cell passes to check()."""
 
 import contextlib
 import io
@@ -10,9 +14,12 @@ import pathlib
 import pytest
 
 from backproplab.cli import main
-from backproplab.grading.generate import make_exercises, validate
+from backproplab.grading.generate import make_exercise, make_exercises, validate
 from backproplab.grading.notebook import grade_id, is_grade, reads
 from backproplab.grading.registry import get_part
+from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+from exercise_support import (Exercise, cell, check_quietly, checked_names,
+                              stored_grade_outputs)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
@@ -21,6 +28,11 @@ NOTEBOOKS = sorted(p.name for p in SOLUTIONS.glob("*.ipynb"))
 
 def _grade_cells(path):
     return [c for c in reads(path.read_text(encoding="utf-8")).cells if is_grade(c)]
+
+
+# (notebook, grade_id) of every graded part of the course
+PARTS = [pytest.param(name[:-6], grade_id(c), id=grade_id(c))
+         for name in NOTEBOOKS for c in _grade_cells(SOLUTIONS / name)]
 
 
 def test_one_exercise_notebook_per_lesson():
@@ -79,3 +91,36 @@ def test_every_untouched_exercise_scores_zero_without_errors(graded, name):
     assert entry["total"] == 0 and entry["max_total"] > 0
     for part in entry["parts"]:
         assert "not attempted yet" in "\n".join(part["messages"]), part["grade_id"]
+
+
+@pytest.mark.parametrize("name, gid", PARTS)
+class TestEveryPart:
+    """Each part in-process: check() on the objects its grade cell names, with no warning."""
+
+    @staticmethod
+    def _grade(name, gid, make=lambda nb: nb):
+        """The part's check() on the answers of the solution notebook, or of ``make(it)``;
+        returns the result, its text and the grade cell's points."""
+        ex = Exercise(name)
+        nb = ex.notebook()
+        grade_cell = cell(nb, gid)
+        checked, names = checked_names(grade_cell)
+        assert checked == gid, grade_cell.source
+        namespace = ex.run_answers(make(nb))
+        result, text = check_quietly(gid, *(namespace[n] for n in names))
+        return result, text, grade_cell.metadata.nbgrader["points"]
+
+    def test_the_solution_scores_full_marks(self, name, gid):
+        result, text, points = self._grade(name, gid)
+        assert (result.score, result.max_score, result.status) == (points, points, PASSED), text
+
+    def test_the_stored_solution_output_shows_full_marks(self, name, gid):
+        stored = {g: (points, text) for g, points, text in
+                  stored_grade_outputs(Exercise(name).notebook())}
+        points, text = stored[gid]
+        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
+
+    def test_the_exercise_is_not_attempted(self, name, gid):
+        result, text, points = self._grade(name, gid, make_exercise)
+        assert result.status == NOT_ATTEMPTED and result.score == 0, text
+        assert text == f"{gid} ({get_part(gid).title}): not attempted yet (0/{points} points)"

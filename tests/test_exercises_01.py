@@ -1,5 +1,6 @@
-"""Exercise 01, the forward pass: the solution scores full marks, each realistic bug loses its
-own part's points with feedback that names it, and the exercise is all "not attempted".
+"""Exercise 01, the forward pass: each realistic bug loses its own part's points with feedback
+that names it. (Full marks for the solution and "not attempted" for the exercise, part by part:
+tests/test_course.py.)
 
 The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
 the solution cell with one line replaced, as a student would write it.
@@ -7,10 +8,7 @@ the solution cell with one line replaced, as a student would write it.
 
 import pytest
 
-from backproplab.grading.generate import make_exercise
-from backproplab.grading.results import NOT_ATTEMPTED, PASSED
-from exercise_support import (Exercise, check_quietly, graded_points, part_report,
-                              stored_grade_outputs, with_bug)
+from exercise_support import Exercise, check_quietly, part_report, with_bug
 
 EX = Exercise("01_forward_pass")
 notebook, run_answers = EX.notebook, EX.run_answers
@@ -24,31 +22,6 @@ ARGS = {"ex01_sigmoid": ["sigmoid"], "ex01_relu": ["relu", "leaky_relu"],
 def grade(gid, namespace):
     """check() on the part's objects, with every warning recorded: none may escape."""
     return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
-
-
-def test_the_notebook_grades_the_parts_this_module_tests():
-    nb = notebook()
-    gids = graded_points(nb)
-    assert gids == POINTS
-    assert nb.metadata.backproplab.exercise == "01_forward_pass"
-
-
-@pytest.mark.parametrize("gid", POINTS)
-def test_the_solution_scores_full_marks(gid):
-    result, _ = grade(gid, run_answers(notebook()))
-    assert (result.score, result.max_score, result.status) == (POINTS[gid], POINTS[gid], PASSED)
-
-
-def test_the_stored_solution_outputs_show_full_marks():
-    for gid, points, text in stored_grade_outputs(notebook()):
-        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
-
-
-@pytest.mark.parametrize("gid", POINTS)
-def test_the_exercise_is_not_attempted(gid):
-    result, text = grade(gid, run_answers(make_exercise(notebook())))
-    assert result.status == NOT_ATTEMPTED and result.score == 0
-    assert "not attempted yet" in text
 
 
 # The named mistake of this exercise: sigmoid′ computed from the input instead of the output.

@@ -1,6 +1,6 @@
-"""Exercise 03 (the chain rule and computational graphs): every part of the solution notebook
-scores full marks, and the usual bugs, planted in the solution's own code, lose points with
-feedback that names them.
+"""Exercise 03 (the chain rule and computational graphs): the usual bugs, planted in the
+solution's own code, lose points with feedback that names them. (Full marks for the solution and
+"not attempted" for the exercise, part by part: tests/test_course.py.)
 
 The student objects are the solution notebook's cells, executed here (imports cell plus the
 answer cells), so these tests check the notebook as committed. A bug is planted by replacing a
@@ -12,8 +12,7 @@ import pytest
 from backproplab.grading.check import run_part
 from backproplab.grading.grader import parse_sources
 from backproplab.grading.registry import get_part
-from exercise_support import (Exercise, assert_named, graded_points, part_report, with_bug,
-                              without_outputs)
+from exercise_support import Exercise, assert_named, part_report, with_bug, without_outputs
 
 NAME = "03_chain_rule_and_graphs"
 EX = Exercise(NAME)
@@ -36,30 +35,6 @@ def answer(gid, old=None, new=None):
 
 def grade(gid, obj):
     return run_part(get_part(gid), (obj,))
-
-
-# -- the solution ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("gid", sorted(POINTS))
-def test_the_solution_scores_full_marks(gid):
-    result = grade(gid, answer(gid))
-    assert result.max_score == POINTS[gid]
-    assert result.score == POINTS[gid], result.lines
-
-
-def test_the_notebook_has_exactly_these_parts_with_these_points():
-    graded = graded_points(notebook())
-    assert graded == POINTS
-
-
-def test_every_part_of_the_generated_exercise_is_not_attempted_yet():
-    """The exercise's stubs, run through the checks: "not attempted yet", 0 points."""
-    namespace = EX.run_exercise()
-    for gid in POINTS:
-        result = grade(gid, namespace[ANSWERS[gid][1]])
-        assert result.score == 0 and result.lines == [
-            f"{gid} ({get_part(gid).title}): not attempted yet (0/{POINTS[gid]} points)"]
 
 
 # -- the named mistake: = instead of += -----------------------------------------------------

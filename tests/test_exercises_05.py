@@ -1,5 +1,6 @@
-"""Exercise 05, gradient descent and training: the solution scores full marks, each realistic bug
-loses its own part's points with feedback that names it, and the exercise is all "not attempted".
+"""Exercise 05, gradient descent and training: each realistic bug loses its own part's points
+with feedback that names it. (Full marks for the solution and "not attempted" for the exercise,
+part by part: tests/test_course.py.)
 
 Named mistakes tested here, each losing all of its part's points with every test naming it:
 momentum in the other convention (v = mu v - lr g, visible only with a changing learning rate),
@@ -14,13 +15,11 @@ the solution cell with a line replaced, as a student would write it.
 import numpy as np
 import pytest
 
-from backproplab.grading.generate import make_exercise
 from backproplab.grading.parts import ex05_gradient_descent as parts
-from backproplab.grading.results import NOT_ATTEMPTED, PASSED
+from backproplab.grading.results import PASSED
 from backproplab.layers import Parameter
 from backproplab.optim import SGD
-from exercise_support import (Exercise, check_quietly as grade, graded_points, part_report,
-                              stored_grade_outputs, with_bug)
+from exercise_support import Exercise, check_quietly as grade, part_report, with_bug
 
 EX = Exercise("05_gradient_descent")
 notebook, run_answers = EX.notebook, EX.run_answers
@@ -43,31 +42,6 @@ MOMENTUM_BODY = """    if velocity is None:
         velocity = momentum * velocity + grad
     param -= lr * velocity
     return velocity"""
-
-
-def test_the_notebook_grades_the_parts_this_module_tests():
-    nb = notebook()
-    gids = graded_points(nb)
-    assert gids == POINTS
-    assert nb.metadata.backproplab.exercise == "05_gradient_descent"
-
-
-@pytest.mark.parametrize("gid", POINTS)
-def test_the_solution_scores_full_marks(gid):
-    result, _ = grade(gid, run_answers(notebook())[ARGS[gid]])
-    assert (result.score, result.max_score, result.status) == (POINTS[gid], POINTS[gid], PASSED)
-
-
-def test_the_stored_solution_outputs_show_full_marks():
-    for gid, points, text in stored_grade_outputs(notebook()):
-        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
-
-
-@pytest.mark.parametrize("gid", POINTS)
-def test_the_exercise_is_not_attempted(gid):
-    result, text = grade(gid, run_answers(make_exercise(notebook()))[ARGS[gid]])
-    assert result.status == NOT_ATTEMPTED and result.score == 0
-    assert "not attempted yet" in text
 
 
 # (answer cell, line in the solution, buggy line, part, phrase every test names)

@@ -1,7 +1,7 @@
-"""Exercise 07, overfitting and underfitting: the solution scores full marks, each realistic bug
-loses its own part's points with feedback that names it, and the exercise is all "not
-attempted". The two named mistakes of this exercise, dropout not scaled by 1/(1-p) and an
-off-by-one in early stopping, lose their whole part.
+"""Exercise 07, overfitting and underfitting: each realistic bug loses its own part's points with
+feedback that names it. (Full marks for the solution and "not attempted" for the exercise, part
+by part: tests/test_course.py.) The two named mistakes of this exercise, dropout not scaled by
+1/(1-p) and an off-by-one in early stopping, lose their whole part.
 
 The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
 the solution cell with one line replaced, as a student would write it.
@@ -9,10 +9,7 @@ the solution cell with one line replaced, as a student would write it.
 
 import pytest
 
-from backproplab.grading.generate import make_exercise
-from backproplab.grading.results import NOT_ATTEMPTED, PASSED
-from exercise_support import (Exercise, check_quietly, graded_points, part_report,
-                              stored_grade_outputs, with_bug)
+from exercise_support import Exercise, check_quietly, part_report, with_bug
 
 NAME = "07_overfitting_and_underfitting"
 EX = Exercise(NAME)
@@ -27,31 +24,6 @@ ARGS = {"ex07_l2_penalty": ["l2_penalty"], "ex07_l2_grad": ["l2_grad"],
 def grade(gid, namespace):
     """check() on the part's objects, with every warning recorded: none may escape."""
     return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
-
-
-def test_the_notebook_grades_the_parts_this_module_tests():
-    nb = notebook()
-    gids = graded_points(nb)
-    assert gids == POINTS
-    assert nb.metadata.backproplab.exercise == NAME
-
-
-@pytest.mark.parametrize("gid", POINTS)
-def test_the_solution_scores_full_marks(gid):
-    result, _ = grade(gid, run_answers(notebook()))
-    assert (result.score, result.max_score, result.status) == (POINTS[gid], POINTS[gid], PASSED)
-
-
-def test_the_stored_solution_outputs_show_full_marks():
-    for gid, points, text in stored_grade_outputs(notebook()):
-        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
-
-
-@pytest.mark.parametrize("gid", POINTS)
-def test_the_exercise_is_not_attempted(gid):
-    result, text = grade(gid, run_answers(make_exercise(notebook())))
-    assert result.status == NOT_ATTEMPTED and result.score == 0
-    assert "not attempted yet" in text
 
 
 # -- the named mistakes: each loses its whole part, and every test's message names it ----------

@@ -1,7 +1,7 @@
-"""Exercise 08, the capstone: the solution scores full marks, each realistic bug loses its own
-part's points with feedback that names it, and the exercise is all "not attempted". Using test
-statistics to standardise loses the whole of its part; a weak model gets partial credit by its
-test accuracy.
+"""Exercise 08, the capstone: each realistic bug loses its own part's points with feedback that
+names it. (Full marks for the solution and "not attempted" for the exercise, part by part:
+tests/test_course.py.) Using test statistics to standardise loses the whole of its part; a weak
+model gets partial credit by its test accuracy.
 
 The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
 the solution cell with one line replaced, as a student would write it. Training the final model
@@ -10,10 +10,8 @@ takes a few seconds, so the model part is graded only where a test is about it.
 
 import pytest
 
-from backproplab.grading.generate import make_exercise
-from backproplab.grading.results import NOT_ATTEMPTED, PASSED
-from exercise_support import (Exercise, cell, check_quietly, graded_points, part_report,
-                              stored_grade_outputs, with_bug)
+from backproplab.grading.results import PASSED
+from exercise_support import Exercise, cell, check_quietly, part_report, with_bug
 
 NAME = "08_capstone_digits"
 # The setup cell only imports and loads the data, which the answers do not use.
@@ -32,13 +30,6 @@ def grade(gid, namespace):
     return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
 
 
-def test_the_notebook_grades_the_parts_this_module_tests():
-    nb = notebook()
-    gids = graded_points(nb)
-    assert gids == POINTS
-    assert nb.metadata.backproplab.exercise == NAME
-
-
 def test_the_setup_cell_is_the_split_the_model_part_holds_out():
     """The notebook's split is the part's: the student trains on its train and val only."""
     from backproplab.grading.parts.ex08_capstone_digits import SPLIT
@@ -49,24 +40,11 @@ def test_the_setup_cell_is_the_split_the_model_part_holds_out():
     assert "X_train, X_val, _, y_train, y_val, _ = train_val_test_split(" in setup
 
 
-@pytest.mark.parametrize("gid", POINTS)
-def test_the_solution_scores_full_marks(gid):
-    result, text = grade(gid, run_answers(notebook()))
-    assert (result.score, result.max_score, result.status) == (POINTS[gid], POINTS[gid], PASSED)
-    if gid == "ex08_model":
-        assert "(it is 98.9 %: 267 of 270)" in text, text  # the lesson's model and result
-
-
-def test_the_stored_solution_outputs_show_full_marks():
-    for gid, points, text in stored_grade_outputs(notebook()):
-        assert f"{gid} (" in text and f": {points}/{points} points, all tests passed" in text
-
-
-@pytest.mark.parametrize("gid", POINTS)
-def test_the_exercise_is_not_attempted(gid):
-    result, text = grade(gid, run_answers(make_exercise(notebook())))
-    assert result.status == NOT_ATTEMPTED and result.score == 0
-    assert "not attempted yet" in text
+def test_the_solutions_model_is_the_lessons():
+    """Full marks for every part: tests/test_course.py. Here, the model's own result."""
+    result, text = grade("ex08_model", run_answers(notebook()))
+    assert result.status == PASSED, text
+    assert "(it is 98.9 %: 267 of 270)" in text, text  # the lesson's model and result
 
 
 # -- the named mistake: using test statistics loses the whole part, and every test names it ------

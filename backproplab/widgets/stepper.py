@@ -179,7 +179,9 @@ class BackpropStepper(Explorer):
         lines, products = [], []
         for parent, i, g, local in s["terms"]:
             p = self.names[parent]
-            lines.append(f"d {p}/d {name} = {local_formula(parent, i, self.names)} = {fmt(local)}")
+            formula, value = local_formula(parent, i, self.names), fmt(local)
+            # "d n/d s = 1", not "= 1 = 1": show the number only when the formula is not one
+            lines.append(f"d {p}/d {name} = {formula}" + ("" if formula == value else f" = {value}"))
             products.append((p, g, local))
         symbolic = " + ".join(f"{p}.grad × d {p}/d {name}" for p, _, _ in products)
         numbers = " + ".join(f"{fmt(g)} × {fmt(local)}" for _, g, local in products)

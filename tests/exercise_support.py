@@ -16,6 +16,8 @@ import ast
 import warnings
 from pathlib import Path
 
+import pytest
+
 import backproplab
 from backproplab.grading import check
 from backproplab.grading.grader import grade_file
@@ -99,6 +101,7 @@ class Exercise:
 
     def __init__(self, name, folder=ROOT / "solutions", setup=None):
         self.name, self.path, self.setup = name, Path(folder) / f"{name}.ipynb", setup
+        self._grade_cells = {}
 
     def notebook(self):
         """The solution notebook as committed (a fresh copy each time)."""
@@ -119,6 +122,31 @@ class Exercise:
         for c in cells:
             exec(c.source, namespace)
         return namespace
+
+    def _grade_cell(self, gid):
+        if gid not in self._grade_cells:
+            self._grade_cells[gid] = cell(self.notebook(), gid)
+        return self._grade_cells[gid]
+
+    def grade(self, gid, namespace):
+        """check() on the objects of ``namespace`` that grade cell ``gid`` passes to check(),
+        every warning recorded (none may escape). Returns the result and its text."""
+        names = checked_names(self._grade_cell(gid))[1]
+        return check_quietly(gid, *(namespace[name] for name in names))
+
+    def assert_planted_bug(self, bug, others=(), tol=1e-9):
+        """Plant ``bug`` = (answer cell, old text, buggy text, grade_id, phrase, points kept)
+        in the solution and run its answers: part grade_id keeps exactly those points and its
+        text names ``phrase``; every part in ``others`` keeps all its points."""
+        answer, old, new, gid, phrase, kept = bug
+        namespace = self.run_answers(with_bug(self.notebook(), answer, old, new))
+        result, text = self.grade(gid, namespace)
+        assert result.score == pytest.approx(kept, abs=tol), text
+        assert phrase in text, text
+        for other in others:
+            if other != gid:  # every other part of the same submission keeps its points
+                points = self._grade_cell(other).metadata.nbgrader["points"]
+                assert self.grade(other, namespace)[0].score == points
 
     def answer_object(self, answer, name, old=None, new=None):
         """The object ``name`` that the answer cell ``answer`` defines, run after the setup

@@ -8,20 +8,15 @@ the solution cell with one line replaced, as a student would write it.
 
 import pytest
 
-from exercise_support import Exercise, check_quietly, part_report, with_bug
+from exercise_support import Exercise, part_report, with_bug
 
 EX = Exercise("01_forward_pass")
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex01_sigmoid": 2, "ex01_relu": 2, "ex01_sigmoid_backward": 2,
           "ex01_linear_forward": 2, "ex01_mlp_forward": 2, "ex01_my_linear": 3}
-ARGS = {"ex01_sigmoid": ["sigmoid"], "ex01_relu": ["relu", "leaky_relu"],
-        "ex01_sigmoid_backward": ["sigmoid_backward"], "ex01_linear_forward": ["linear_forward"],
-        "ex01_mlp_forward": ["mlp_forward"], "ex01_my_linear": ["MyLinear"]}
 
 
-def grade(gid, namespace):
-    """check() on the part's objects, with every warning recorded: none may escape."""
-    return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
+grade = EX.grade  # check() on the objects its grade cell names
 
 
 # The named mistake of this exercise: sigmoid′ computed from the input instead of the output.
@@ -110,14 +105,7 @@ BUGS = {
 
 @pytest.mark.parametrize("case", BUGS)
 def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
-    answer, old, new, gid, phrase, kept = BUGS[case]
-    namespace = run_answers(with_bug(notebook(), answer, old, new))
-    result, text = grade(gid, namespace)
-    assert result.score == pytest.approx(kept, abs=1e-9), text
-    assert phrase in text, text
-    others = [other for other in POINTS if other != gid]
-    for other in others:  # every other part of the same submission keeps its points
-        assert grade(other, namespace)[0].score == POINTS[other]
+    EX.assert_planted_bug(BUGS[case], others=POINTS)
 
 
 def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):

@@ -12,22 +12,17 @@ the solution cell with one line replaced, as a student would write it.
 
 import pytest
 
-from exercise_support import Exercise, check_quietly, part_report, with_bug
+from exercise_support import Exercise, part_report, with_bug
 
 EX = Exercise("02_measuring_error")
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex02_mse": 2, "ex02_mse_grad": 2, "ex02_softmax": 3, "ex02_log_softmax": 2,
           "ex02_cross_entropy": 2, "ex02_cross_entropy_grad": 3}
-ARGS = {"ex02_mse": ["mse"], "ex02_mse_grad": ["mse_grad"], "ex02_softmax": ["softmax"],
-        "ex02_log_softmax": ["logsumexp", "log_softmax"], "ex02_cross_entropy": ["cross_entropy"],
-        "ex02_cross_entropy_grad": ["cross_entropy_grad"]}
 FORGOTTEN_1_N = "a forgotten 1/N"
 NO_MAX = "softmax without max-subtraction (overflow at large logits)"
 
 
-def grade(gid, namespace):
-    """check() on the part's objects, with every warning recorded: none may escape."""
-    return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
+grade = EX.grade  # check() on the objects its grade cell names
 
 
 # (answer cell, line in the solution, buggy line, part, phrase every test names)
@@ -127,11 +122,7 @@ BUGS = {
 
 @pytest.mark.parametrize("case", BUGS)
 def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
-    answer, old, new, gid, phrase, kept = BUGS[case]
-    namespace = run_answers(with_bug(notebook(), answer, old, new))
-    result, text = grade(gid, namespace)
-    assert result.score == pytest.approx(kept, abs=1e-9), text
-    assert phrase in text, text
+    EX.assert_planted_bug(BUGS[case])
 
 
 def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):

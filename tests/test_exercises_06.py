@@ -212,11 +212,7 @@ BUGS = {
 
 @pytest.mark.parametrize("case", BUGS)
 def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
-    answer, old, new, gid, phrase, kept = BUGS[case]
-    namespace = run_answers(with_bug(notebook(), answer, old, new))
-    result, text = grade(gid, namespace[ARGS[gid]])
-    assert result.score == pytest.approx(kept, abs=1e-9), text
-    assert phrase in text, text
+    EX.assert_planted_bug(BUGS[case])
 
 
 @pytest.mark.parametrize("gid, mistakes", [

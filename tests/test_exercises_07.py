@@ -9,21 +9,16 @@ the solution cell with one line replaced, as a student would write it.
 
 import pytest
 
-from exercise_support import Exercise, check_quietly, part_report, with_bug
+from exercise_support import Exercise, part_report, with_bug
 
 NAME = "07_overfitting_and_underfitting"
 EX = Exercise(NAME)
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex07_l2_penalty": 2, "ex07_l2_grad": 1, "ex07_dropout_forward": 3,
           "ex07_dropout_backward": 1, "ex07_early_stopping": 3, "ex07_choose_degree": 2}
-ARGS = {"ex07_l2_penalty": ["l2_penalty"], "ex07_l2_grad": ["l2_grad"],
-        "ex07_dropout_forward": ["dropout_forward"], "ex07_dropout_backward": ["dropout_backward"],
-        "ex07_early_stopping": ["early_stopping_epoch"], "ex07_choose_degree": ["choose_degree"]}
 
 
-def grade(gid, namespace):
-    """check() on the part's objects, with every warning recorded: none may escape."""
-    return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
+grade = EX.grade  # check() on the objects its grade cell names
 
 
 # -- the named mistakes: each loses its whole part, and every test's message names it ----------
@@ -198,14 +193,7 @@ BUGS = {
 
 @pytest.mark.parametrize("case", BUGS)
 def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
-    answer, old, new, gid, phrase, kept = BUGS[case]
-    namespace = run_answers(with_bug(notebook(), answer, old, new))
-    result, text = grade(gid, namespace)
-    assert result.score == pytest.approx(kept, abs=1e-5), text
-    assert phrase in text, text
-    for other in POINTS:
-        if other != gid:  # every other part of the same submission keeps its points
-            assert grade(other, namespace)[0].score == POINTS[other]
+    EX.assert_planted_bug(BUGS[case], others=POINTS, tol=1e-5)
 
 
 def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):

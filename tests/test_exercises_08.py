@@ -11,7 +11,7 @@ takes a few seconds, so the model part is graded only where a test is about it.
 import pytest
 
 from backproplab.grading.results import PASSED
-from exercise_support import Exercise, cell, check_quietly, part_report, with_bug
+from exercise_support import Exercise, cell, part_report, with_bug
 
 NAME = "08_capstone_digits"
 # The setup cell only imports and loads the data, which the answers do not use.
@@ -19,15 +19,10 @@ EX = Exercise(NAME, setup="import numpy as np\nimport backproplab as bp")
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex08_standardize": 2, "ex08_build_model": 2, "ex08_accuracy": 2,
           "ex08_confusion_matrix": 2, "ex08_model": 4}
-ARGS = {"ex08_standardize": ["standardize"], "ex08_build_model": ["build_model"],
-        "ex08_accuracy": ["accuracy"], "ex08_confusion_matrix": ["confusion_matrix"],
-        "ex08_model": ["train_model"]}
 QUICK = [gid for gid in POINTS if gid != "ex08_model"]  # the parts that train nothing
 
 
-def grade(gid, namespace):
-    """check() on the part's objects, with every warning recorded: none may escape."""
-    return check_quietly(gid, *(namespace[name] for name in ARGS[gid]))
+grade = EX.grade  # check() on the objects its grade cell names
 
 
 def test_the_setup_cell_is_the_split_the_model_part_holds_out():
@@ -138,14 +133,7 @@ BUGS = {
 
 @pytest.mark.parametrize("case", BUGS)
 def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
-    answer, old, new, gid, phrase, kept = BUGS[case]
-    namespace = run_answers(with_bug(notebook(), answer, old, new))
-    result, text = grade(gid, namespace)
-    assert result.score == pytest.approx(kept, abs=1e-5), text
-    assert phrase in text, text
-    for other in QUICK:
-        if other != gid:  # every other part of the same submission keeps its points
-            assert grade(other, namespace)[0].score == POINTS[other]
+    EX.assert_planted_bug(BUGS[case], others=QUICK, tol=1e-5)
 
 
 # -- the model: partial credit by test accuracy ----------------------------------------------------

@@ -60,7 +60,7 @@ def _changed(ex, control, value):
     return before_values, before_image
 
 
-# ----------------------------------------------------------------------------- all five
+# ------------------------------------------------------------------------- every explorer
 
 @pytest.mark.parametrize("name", EXPLORERS)
 def test_explorer_widget_contract(name):

@@ -86,6 +86,15 @@ def assert_named(result, phrase, everywhere=True):
     assert all(named) if everywhere else any(named), [t.message for t in failed]
 
 
+def assert_every_mistake_named(gid, mistakes):
+    """Each buggy answer of ``mistakes`` ({name: answer}) scores 0 on part ``gid`` and every
+    one of its tests names it."""
+    for name, buggy in mistakes.items():
+        result, text = check_quietly(gid, buggy)
+        assert result.score == 0, text
+        assert all(name in test.message for test in result.tests), text
+
+
 def part_report(report, gid):
     """{grade_id: score} of a submission's report, and the report of its part ``gid``."""
     scores = {p.grade_id: p.score for p in report.parts}

@@ -20,7 +20,8 @@ import pytest
 import backproplab
 from backproplab.grading.parts import ex06_vanishing_and_exploding_gradients as parts
 from backproplab.grading.results import PASSED
-from exercise_support import Exercise, check_quietly as grade, part_report, with_bug
+from exercise_support import (Exercise, assert_every_mistake_named, check_quietly as grade,
+                              part_report, with_bug)
 
 EX = Exercise("06_vanishing_and_exploding_gradients")
 notebook, run_answers = EX.notebook, EX.run_answers
@@ -219,10 +220,7 @@ def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
     ("ex06_clip_grad_norm", parts.CLIP_MISTAKES), ("ex06_layer_grad_norms", parts.NORMS_MISTAKES),
     ("ex06_activation_stats", parts.STATS_MISTAKES)])
 def test_every_mistake_the_part_names_fails_every_test_with_its_name(gid, mistakes):
-    for name, buggy in mistakes.items():
-        result, text = grade(gid, buggy)
-        assert result.score == 0, text
-        assert all(name in test.message for test in result.tests), text
+    assert_every_mistake_named(gid, mistakes)
 
 
 def test_every_chain_mistake_fails_every_test_with_its_name():

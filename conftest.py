@@ -3,9 +3,65 @@
 One BLAS thread per process: the test workers and the notebook kernels they start already
 share the machine's cores, and oversubscribed OpenBLAS threads made small matrix products
 10-100x slower on a 2-core machine. Kernels inherit this environment when they start.
+
+Two passes over every notebook with checked outputs (cells tagged ``nbval-check-output``):
+nbval's own, and a *foreign floating-point* pass (node ids ``<notebook>[foreign-fp]::Cell N``)
+whose kernel starts with numpy's SIMD dispatch lowered and OpenBLAS on another kernel
+(``tools/foreign_fp.py``), against the same stored outputs. A checked number that depends on
+the last bits of a float, and so would differ on a student's CPU, fails the second pass.
+``-k "not foreign"`` runs the native pass only; ``-k foreign`` the foreign one.
 """
 
+import json
 import os
+import sys
+from pathlib import Path
+
+from nbval.plugin import IPyNbFile
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+sys.path.insert(0, str(Path(__file__).parent / "tools"))
+import foreign_fp  # noqa: E402  (tools/ is not a package)
+
+FOREIGN = "foreign-fp"
+_foreign = {}  # env and description, computed once per process
+
+
+def _foreign_env():
+    if not _foreign:
+        _foreign["env"], _foreign["line"] = foreign_fp.describe()
+    return _foreign["env"]
+
+
+def _has_checked_outputs(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return any("nbval-check-output" in c.get("metadata", {}).get("tags", []) for c in cells)
+
+
+class ForeignNotebook(IPyNbFile):
+    """nbval's notebook collector, with a kernel that rounds like another CPU."""
+
+    def setup(self):
+        saved = dict(os.environ)
+        os.environ.update(_foreign_env())  # the kernel process copies os.environ at launch
+        try:
+            super().setup()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def pytest_collect_file(file_path, parent):
+    if (file_path.suffix == ".ipynb" and parent.config.option.nbval_lax
+            and _has_checked_outputs(file_path)):
+        name = f"{file_path.name}[{FOREIGN}]"
+        rel = file_path.relative_to(parent.config.rootpath).as_posix()
+        return ForeignNotebook.from_parent(parent, path=file_path, name=name,
+                                           nodeid=f"{rel}[{FOREIGN}]")
+
+
+def pytest_report_header(config):
+    _foreign_env()
+    return f"foreign floating-point pass: {_foreign['line']}"

@@ -4,9 +4,14 @@ import json
 import pathlib
 import re
 
+import sys
+
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import lesson_time  # noqa: E402  (the rule for a lesson's stated time)
+
 README = (ROOT / "README.md").read_text()
 LESSONS = sorted(set(re.findall(r"\]\((lessons/\d\d_[a-z_]+\.ipynb)\)", README)))
 
@@ -62,6 +67,13 @@ def test_readme_time_is_the_lessons_own(rel):
     minutes = re.search(r"\*\*Time:\*\*\s*about (\d+)", text).group(1)
     row = next(line for line in README.splitlines() if f"]({rel})" in line)
     assert row.rstrip(" |").endswith(f"{minutes} min"), f"README says {row!r}, lesson {minutes}"
+
+
+@pytest.mark.parametrize("rel", LESSONS)
+def test_stated_time_follows_the_rule(rel):
+    rule, stated = lesson_time.lesson_minutes(ROOT / rel), lesson_time.stated_minutes(ROOT / rel)
+    assert stated == rule, (f"{rel} says about {stated} minutes; the rule of "
+                            f"tools/lesson_time.py gives {rule}: run it with --write")
 
 
 @pytest.mark.parametrize("rel", LESSONS)

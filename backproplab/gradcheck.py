@@ -6,8 +6,14 @@ The derivative of a scalar loss L with respect to one number t is approximated b
     dL/dt  ~  (L(t + eps) - L(t - eps)) / (2 eps)     error O(eps^2), not O(eps)
 
 We compare it with the *analytic* gradient from ``backward()`` using the relative error
-``|a - n| / max(|a| + |n|, floor)`` (the floor is explained at ``FLOOR`` below): a correct
-float64 backward pass gives 1e-11 to 1e-8, a bug gives 1e-3 to 1.
+``|a - n| / max(|a| + |n|, floor)`` (the floor is explained at ``SCALE_FLOOR`` below): a
+correct float64 backward pass gives 1e-11 to 1e-8, a bug gives 1e-3 to 1.
+
+Nothing in the check depends on the units of the numbers: the same layer fed inputs of size
+1e-10 or 1e10 passes when it is right and fails when it is wrong. The step of each entry is
+relative to the size of that entry (``eps * max(|t_i|, rms(t))``), it grows where rounding
+would drown the difference (see ``_resolved_steps``), and the floor of the relative error
+follows the largest gradient entry and the rounding noise of the loss, not a fixed number.
 
 Three functions build a loss to differentiate, and share one engine (``_check``):
 
@@ -21,13 +27,14 @@ Three modes trade thoroughness for forward passes (each numerical entry costs tw
 
 * ``"full"``: every entry of every tensor. Exact, but 2 passes per number: slow for big nets.
 * ``"sparse"``: ``k`` random entries per tensor (seeded).
-* ``"fast"``: one *directional derivative* per tensor: for a random unit direction v,
-  (L(t + eps v) - L(t - eps v)) / 2 eps must equal the dot product <dL/dt, v>. Two passes
+* ``"fast"``: one *directional derivative* per tensor: for a random direction v,
+  (L(t + h v) - L(t - h v)) / 2h must equal the dot product <dL/dt, v>. Two passes
   per tensor whatever its size, and a wrong entry anywhere changes <dL/dt, v>. It says
   *whether* a tensor's gradient is wrong; "full" or "sparse" then show *which entries*.
 
 Each report counts its forward passes: 1 for the analytic gradient, plus 2 per entry
-("full", "sparse") or 2 per tensor ("fast").
+("full", "sparse") or 2 per tensor ("fast"), and the same again for a tensor whose step had
+to grow (``GradCheckReport.steps`` says which).
 
 Every check runs on a *deep copy* of the layer / model / loss, upcast to float64, so your
 parameters, gradients, BatchNorm running statistics and Dropout generators are untouched.
@@ -53,24 +60,41 @@ __all__ = [
 MODES = ("full", "sparse", "fast")
 
 # The relative error of one entry is |a - n| / max(|a| + |n|, floor), where
-#     floor = max(FLOOR, SCALE_FLOOR * (largest |a| + |n| in the same tensor)).
+#     floor = max(SCALE_FLOOR * (largest |a| + |n| in the same tensor), noise / tol).
 # Why a floor: a central difference carries rounding noise. The two losses are rounded
-# (relative error 1e-16) before they are subtracted and divided by 2 eps = 2e-6, so a loss of
-# size about 1 gives noise of a few 1e-10 on every gradient entry. An entry that is truly 0
-# comes back as +-1e-10; an entry of 1e-4 (common with a loss averaged over 300 samples) is
-# known only to about 1e-6 relative. Without a floor that noise looks like a failure: CS231n's
-# floor of 1e-8 turns it into "relative errors" of 1e-2 to 1e-6, a floor of 1e-12 makes an
-# exact 0 against 1e-10 an error of 1.
-# * FLOOR = 1e-2: entries below 1e-2 are judged by their absolute error: |a - n| / 1e-2 <=
-#   tol = 1e-7 means |a - n| <= 1e-9, a few times the noise of a loss of size 1.
+# (relative error ~1e-16 of the numbers the loss adds up) before they are subtracted and
+# divided by 2h, so an entry that is truly 0 comes back as, say, +-1e-10, and an entry much
+# smaller than the others is known only to that noise. Without a floor that noise looks like
+# a failure: CS231n's fixed floor of 1e-8 turns it into "relative errors" of 1e-2 to 1e-6.
+# A *fixed* floor is wrong at other scales, though: with inputs of size 1e-10 every gradient
+# is below a floor of 1e-2, and a zeroed or transposed gradient would pass. So both parts of
+# the floor follow the numbers at hand:
 # * SCALE_FLOOR = 0.1: the noise grows with the numbers in the forward pass, and so does the
 #   gradient; an entry much smaller than the largest in its tensor (BatchNorm's input
 #   gradient, whose columns sum to 0, has many) is only known to the noise of the large
 #   ones, so it is compared with a tenth of the largest.
-# Entries large compared with both get a true relative error. A real bug still shows: it
-# makes |a - n| comparable to the gradient itself, not 1e-9.
-FLOOR = 1e-2
+# * noise / tol: an estimate of the finite difference's rounding noise for that entry,
+#   NOISE_ULPS * 2**-52 * (size of the loss's terms) / (2 h). An entry whose disagreement is
+#   within that noise passes; a bug makes |a - n| comparable to the gradient itself, which
+#   the step below keeps far above the noise.
 SCALE_FLOOR = 0.1
+NOISE_ULPS = 16
+
+# The step: h_i = eps * max(|t_i|, rms(t)), relative to the entry (1.0 for an all-zero t).
+# A fixed absolute step fails at both ends: at 1e10, x + 1e-6 rounds back to x; at 1e-10 a
+# step of 1e-6 is 10 000 times the number itself. If the gradient is not resolved above the
+# rounding noise at that step (its largest entry is less than RESOLVE times its noise: a
+# zeroed or halved gradient fails only where the true one stands above the noise), the
+# step grows by STEP_GROWTH, at most MAX_GROWTHS times: that happens where the tensor barely
+# moves the loss (the weights of a Linear fed inputs of 1e-10, whose output is dominated by
+# its bias), where the function is close to linear on the scale of the step.
+RESOLVE = 100
+# A larger step is trusted when its values agree with the smaller step's within CONSISTENT
+# times the smaller step's estimated noise (the estimate counts the outputs that moved; an
+# output that should have moved by less than half its last bit did not, and adds a little).
+CONSISTENT = 4
+STEP_GROWTH = 100.0
+MAX_GROWTHS = 3
 
 # Default pass thresholds. The fast mode compares one number per tensor, a directional
 # derivative that sums the rounding noise of every entry; on a correct layer of a few
@@ -97,9 +121,11 @@ def numerical_gradient(f, x, eps=1e-6, indices=None):
         a layer's weight).
     x : ndarray, float64, any shape
         The point. Every entry is restored bit for bit before returning.
-    eps : float
-        Step size. The formula's truncation error is O(eps^2) (1e-12 here); the rounding
-        error of subtracting two nearly equal losses is O(1e-16 / eps) (1e-10 here).
+    eps : float, or ndarray of x's shape
+        Step size (one per entry if an array). The formula's truncation error is O(eps^2)
+        (1e-12 here); the rounding error of subtracting two nearly equal losses is
+        O(1e-16 / eps) (1e-10 here). The gradient checks below choose a step per entry,
+        relative to its size.
     indices : iterable of index tuples, optional
         Only these entries (e.g. ``[(0, 1), (3, 2)]``); the others are NaN in the result.
 
@@ -114,17 +140,18 @@ def numerical_gradient(f, x, eps=1e-6, indices=None):
             f"{type(x).__name__} of dtype {getattr(x, 'dtype', None)}. In float32, x + 1e-6 "
             "is rounded to a step of about 1e-7 * |x|, which ruins the difference: use "
             "x.astype(np.float64)")
+    steps = np.broadcast_to(np.asarray(eps, dtype=np.float64), x.shape)
     grad = np.full(x.shape, np.nan)
     for idx in (np.ndindex(x.shape) if indices is None else indices):
         idx = tuple(int(i) for i in np.atleast_1d(idx)) if x.ndim else ()
-        old = x[idx]
-        x[idx] = old + eps
+        old, h = x[idx], steps[idx]
+        x[idx] = old + h
         f_plus = f(x)
-        x[idx] = old - eps
+        x[idx] = old - h
         f_minus = f(x)
-        x[idx] = old  # the saved value: exactly the original bits, not (old + eps) - eps
-        # Divide by the step actually taken: old + eps is rounded to the float grid.
-        grad[idx] = (f_plus - f_minus) / ((old + eps) - (old - eps))
+        x[idx] = old  # the saved value: exactly the original bits, not (old + h) - h
+        # Divide by the step actually taken: old + h is rounded to the float grid.
+        grad[idx] = (f_plus - f_minus) / ((old + h) - (old - h))
     return grad
 
 
@@ -132,26 +159,26 @@ def rel_error(a, b, floor=None):
     """Largest relative error ``|a - b| / max(|a| + |b|, floor)`` over all entries.
 
     ``a`` and ``b`` are arrays (or numbers) of the same shape; returns a float (0.0 for
-    empty input, inf if any entry is NaN/inf). ``|a| + |b|`` makes the error symmetric and
-    at most 1. The floor keeps entries that are zero up to rounding noise from producing
-    huge "relative" errors: it is ``max(floor, SCALE_FLOOR * max(|a| + |b|))``, with
-    ``floor`` = ``FLOOR`` = 1e-2 by default (see the comment on ``FLOOR`` for why). Below it
-    the error is absolute, divided by the floor. ``floor=1e-8`` is close to CS231n's
-    ``max(1e-8, |a| + |b|)``, except for the scale part.
+    empty input or two zeros, inf if any entry is NaN/inf). ``|a| + |b|`` makes the error
+    symmetric and at most 1. The floor keeps entries that are zero up to rounding noise from
+    producing huge "relative" errors: it is ``max(floor, SCALE_FLOOR * max(|a| + |b|))``, a
+    tenth of the largest entry (see the comment on ``SCALE_FLOOR``), so the error means the
+    same at every scale: ``rel_error(1e-12 * a, 1e-12 * b) == rel_error(a, b)``. ``floor``
+    adds an absolute floor (a number, or an array of a's shape); ``floor=1e-8`` is close to
+    CS231n's ``max(1e-8, |a| + |b|)``.
     """
     return _max(_rel_errors(np.asarray(a, dtype=float), np.asarray(b, dtype=float), floor))
 
 
 def _rel_errors(a, b, floor=None):
     """Entry-wise relative errors (inf where either side is not finite)."""
-    floor = FLOOR if floor is None else floor
-    # the floor: absolute (FLOOR) and relative to the largest entry (SCALE_FLOOR)
     finite = np.isfinite(a) & np.isfinite(b)
     with np.errstate(all="ignore"):
         size = np.abs(a) + np.abs(b)
+        denom = np.maximum(size, 0.0 if floor is None else floor)
         if finite.any():
-            floor = max(floor, SCALE_FLOOR * float(np.max(size[finite])))
-        err = np.abs(a - b) / np.maximum(size, floor)
+            denom = np.maximum(denom, SCALE_FLOOR * float(np.max(size[finite])))
+        err = np.where(denom > 0, np.abs(a - b) / np.where(denom > 0, denom, 1.0), 0.0)
     return np.where(finite, err, np.inf)
 
 
@@ -168,7 +195,8 @@ class GradCheckReport:
 
     Attributes
     ----------
-    mode, tol, eps : the settings used. A tensor passes when its max relative error <= tol.
+    mode, tol, eps : the settings used (``eps`` is the relative step an entry starts with). A
+        tensor passes when its max relative error <= tol.
     n_forward : int
         Forward passes run (1 for the analytic gradient + 2 per numerical estimate).
     errors : dict name -> float
@@ -183,6 +211,8 @@ class GradCheckReport:
     notes : list of str
         Why something failed or may be unreliable (NaN, shapes, ReLU kinks, float32 upcast).
     shapes, n_checked : dict name -> shape / number of entries (or directions) checked.
+    steps : dict name -> the relative step used for that tensor: ``eps``, or larger where the
+        gradient would have drowned in rounding noise at ``eps`` (see ``RESOLVE``).
     """
 
     mode: str
@@ -195,6 +225,7 @@ class GradCheckReport:
     notes: list = field(default_factory=list)
     shapes: dict = field(default_factory=dict)
     n_checked: dict = field(default_factory=dict)
+    steps: dict = field(default_factory=dict)
 
     @property
     def passed(self):
@@ -205,7 +236,7 @@ class GradCheckReport:
         return self.passed
 
     def _rows(self):
-        """(name, shape, checked, error, result, worst entry) as strings, one per tensor."""
+        """(name, shape, checked, step, error, result, worst entry) as strings, per tensor."""
         for name, err in self.errors.items():
             result = "PASS" if err <= self.tol else "FAIL"
             worst = ""
@@ -215,14 +246,15 @@ class GradCheckReport:
                 worst = f"{where}: analytic {a:.6g} vs numerical {n:.6g}"
             checked = self.n_checked.get(name, 0)
             checked = f"{checked} dir" if self.mode == "fast" else str(checked)
-            yield name, str(self.shapes.get(name, "")), checked, f"{err:.2e}", result, worst
+            step = f"{self.steps[name]:.0e}" if name in self.steps else ""
+            yield name, str(self.shapes.get(name, "")), checked, step, f"{err:.2e}", result, worst
 
     def _title(self):
         verdict = "PASSED" if self.passed else "FAILED"
         return (f"Gradient check {verdict} (mode={self.mode!r}, eps={self.eps:g}, "
                 f"tol={self.tol:g}, {self.n_forward} forward passes)")
 
-    _HEADER = ("tensor", "shape", "checked", "max rel err", "result", "worst entry")
+    _HEADER = ("tensor", "shape", "checked", "step", "max rel err", "result", "worst entry")
 
     def __str__(self):
         rows = [self._HEADER, *self._rows()]
@@ -241,7 +273,7 @@ class GradCheckReport:
         head = "".join(f"<th style='text-align:left'>{esc(h)}</th>" for h in self._HEADER)
         body = []
         for row in self._rows():
-            color = "#d9f2d9" if row[4] == "PASS" else "#f8d0d0"
+            color = "#d9f2d9" if row[5] == "PASS" else "#f8d0d0"
             cells = "".join(f"<td style='text-align:left'>{esc(c)}</td>" for c in row)
             body.append(f"<tr style='background:{color}'>{cells}</tr>")
         color = "green" if self.passed else "#b00000"
@@ -270,12 +302,13 @@ def check_layer(layer, x, mode="full", k=10, eps=1e-6, tol=None, seed=0, avoid_k
     mode : "full", "sparse" or "fast"
         Every entry; ``k`` random entries per tensor; or one random direction per tensor.
     k, eps, tol, seed : int, float, float, int
-        Entries per tensor in "sparse" mode; finite-difference step; pass threshold on the
-        max relative error (default 1e-7, and 1e-6 in "fast" mode: see ``FAST_TOL``); seed
-        of G, of the sampled entries and of the directions.
+        Entries per tensor in "sparse" mode; the relative finite-difference step (entry
+        t_i moves by ``eps * max(|t_i|, rms(t))``, more if rounding would drown the
+        difference); pass threshold on the max relative error (default 1e-7, and 1e-6 in
+        "fast" mode: see ``FAST_TOL``); seed of G, of the sampled entries and directions.
     avoid_kinks : bool
-        Move entries of x closer than 10*eps to 0 out to +-10*eps first, so no finite
-        difference straddles the kink of a ReLU/LeakyReLU applied to x.
+        Move entries of x closer than ``10 * eps * rms(x)`` to 0 out to twice that first,
+        so no finite difference straddles the kink of a ReLU/LeakyReLU applied to x.
 
     Returns
     -------
@@ -286,11 +319,12 @@ def check_layer(layer, x, mode="full", k=10, eps=1e-6, tol=None, seed=0, avoid_k
     x, x_notes = _float64_input(x, "input")
     notes += x_notes
     if avoid_kinks:
-        near = np.abs(x) < KINK_ZONE * eps
+        zone = KINK_ZONE * eps * _rms(x)
+        near = np.abs(x) < zone
         if near.any():
-            x[near] = np.where(x[near] >= 0, 1.0, -1.0) * (KINK_ZONE * eps)
+            x[near] = np.where(x[near] >= 0, 1.0, -1.0) * (2 * zone)  # clear of the zone
             notes.append(f"avoid_kinks: moved {int(near.sum())} entries of the input that were "
-                         f"within {KINK_ZONE * eps:g} of 0 out to +-{KINK_ZONE * eps:g}")
+                         f"within {zone:.1e} of 0 out to +-{2 * zone:.1e}")
     upstream = out0 = None  # G and the unperturbed output, set by the first forward pass
 
     def forward():
@@ -300,8 +334,12 @@ def check_layer(layer, x, mode="full", k=10, eps=1e-6, tol=None, seed=0, avoid_k
             upstream, out0 = rng.standard_normal(np.shape(out)), out.copy()
         # sum((out - out0) * G) has the same derivatives as sum(out * G) (out0 is a
         # constant), but it adds up tiny numbers, so rounding in the sum (1e-16 of a loss of
-        # size 10, i.e. 1e-9 on the gradient after dividing by 2 eps) disappears.
-        return np.sum((out - out0) * upstream)
+        # size 10, i.e. 1e-9 on the gradient after dividing by 2 eps) disappears. What is
+        # left is the rounding of the outputs that moved: their size sets the noise.
+        moved = out != out0
+        if not moved.any():  # the step was below the outputs' resolution: no information
+            return 0.0, math.inf
+        return np.sum((out - out0) * upstream), float(np.sum(np.abs(out[moved] * upstream[moved])))
 
     def backward():
         _zero_grad(layer)
@@ -388,14 +426,18 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
     """Compare analytic and numerical gradients of ``forward()`` for each named tensor.
 
     tensors : dict name -> float64 ndarray that ``forward`` reads; perturbed in place and
-        restored. forward() -> loss (one forward pass); backward() -> dict name -> gradient,
-        called right after a forward pass. ``module`` is walked for Dropout generators and
-        ReLU inputs.
+        restored. forward() -> loss, or (loss, size of the terms it added up) when it knows
+        better than |loss| what sets its rounding noise (size inf: no output moved, so the
+        loss carries no information about the step) (one forward pass); backward() ->
+        dict name -> gradient, called right after a forward pass. ``module`` is walked for
+        Dropout generators and ReLU inputs.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if mode == "sparse" and k < 1:
         raise ValueError(f"sparse mode needs k >= 1 entries per tensor, got {k}")
+    if not (isinstance(eps, (int, float)) and 0 < eps < 1):
+        raise ValueError(f"eps is the relative step of each entry, 0 < eps < 1; got {eps!r}")
     if tol is None:
         tol = FAST_TOL if mode == "fast" else TOL
     report = GradCheckReport(mode=mode, tol=tol, eps=eps, notes=notes,
@@ -405,15 +447,24 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
     rewind = _rng_rewinder(module)
 
     raised = []  # messages of errors raised by forward passes
+    noise = []   # rounding noise of each loss evaluated, in the loss's units
+    base = []    # the losses evaluated; the first is the unperturbed one
 
     def loss():
         rewind()
         report.n_forward += 1
         try:
-            return float(forward())
+            value = forward()
         except FloatingPointError as err:  # e.g. NonFiniteError raised inside a layer
             raised.append(f"{type(err).__name__}: {err}")
-            return math.nan
+            value = math.nan
+        if isinstance(value, tuple):
+            value, size = value
+        else:  # a loss that did not change at all tells nothing about the step
+            size = math.inf if noise and value == base[0] else abs(value)
+        noise.append(NOISE_ULPS * np.finfo(np.float64).eps * size)
+        base[:] = base or [value]
+        return float(value)
 
     # np.errstate: NaN/inf are reported in the table, never as a RuntimeWarning.
     with np.errstate(all="ignore"):
@@ -447,24 +498,84 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
             if grad is None:
                 report.errors[name] = math.inf
             elif mode == "fast":
-                _check_direction(report, name, t, grad, loss, rng)
+                _check_direction(report, name, t, grad, loss, rng, noise)
             else:
-                _check_entries(report, name, t, grad, loss, rng, k)
+                _check_entries(report, name, t, grad, loss, rng, k, noise)
     return report
 
 
-def _check_entries(report, name, t, grad, loss, rng, k):
+def _resolved_steps(report, name, measure):
+    """Run ``measure(c) -> (numerical values, their rounding noise)`` at relative step
+    c = eps, and again at a larger c while the values do not stand above their noise (at
+    most MAX_GROWTHS times). Noise inf marks an entry whose step moved no output at all (no
+    information). A larger step is kept only if its values agree with the smaller step's
+    within that step's noise: then the loss is close to linear on the larger scale, and the
+    larger step only removed noise. A larger step reached from steps that moved nothing is
+    kept only once a still larger one confirms it: it may have jumped across a kink or out
+    of a saturation, where a dead unit or a saturated sigmoid rightly has gradient 0."""
+    c = report.eps
+    num, num_noise = measure(c)
+    tentative = None  # the first informative result after steps that moved nothing
+    for _ in range(MAX_GROWTHS):
+        if not np.isfinite(num).all():
+            break
+        informative = np.isfinite(num_noise)
+        big = float(np.max(np.abs(num[informative]), initial=0.0))
+        if (informative.any() and tentative is None
+                and big >= RESOLVE * np.max(num_noise[informative])):
+            break
+        bigger, bigger_noise = measure(c * STEP_GROWTH)
+        if not informative.any():  # nothing moved yet: take the larger step on trial
+            if np.isfinite(bigger_noise).any():
+                tentative = (c, num, num_noise)
+            c, num, num_noise = c * STEP_GROWTH, bigger, bigger_noise
+            continue
+        if not np.all(np.abs(bigger - num)[informative]
+                      <= CONSISTENT * num_noise[informative]):
+            break  # not linear at that scale
+        tentative = None  # the trial step agreed with a larger one: it was linear there
+        c, num, num_noise = c * STEP_GROWTH, bigger, bigger_noise
+    if tentative is not None:  # a step that first moved something, never confirmed:
+        c, num, num_noise = tentative  # it may have jumped across a kink or a saturation
+    report.steps[name] = c
+    if c > report.eps:
+        report.notes.append(
+            f"'{name}': at a relative step of {report.eps:g} the loss barely moved above its "
+            f"rounding noise, so the step grew to {c:g} (the loss is close to linear in "
+            f"'{name}' at that scale)")
+    return num, num_noise
+
+
+def _check_entries(report, name, t, grad, loss, rng, k, noise):
     """Full or sparse mode: finite differences entry by entry, 2 forward passes each."""
     if report.mode == "full":
         indices = list(np.ndindex(t.shape))
     else:  # k distinct random entries
         flat = rng.choice(t.size, size=min(k, t.size), replace=False)
         indices = [tuple(int(i) for i in np.unravel_index(j, t.shape)) for j in flat]
-    num = numerical_gradient(lambda _: loss(), t, report.eps, indices)
     checked = np.zeros(t.shape, dtype=bool)
     for idx in indices:
         checked[idx] = True
-    err = np.where(checked, _rel_errors(grad, num), np.nan)
+    scale = _entry_scales(t)
+
+    def measure(c):
+        start = len(noise)
+        num = numerical_gradient(lambda _: loss(), t, c * scale, indices)
+        pair = _pair_noise(np.array(noise[start:]).reshape(len(indices), 2))
+        order = tuple(np.array(indices).T) if indices else ()
+        return num[order], pair / (2 * c * scale[order])
+
+    values, value_noise = _resolved_steps(report, name, measure)
+    silent = int(np.sum(np.isinf(value_noise)))
+    if silent:
+        report.notes.append(f"'{name}': perturbing {silent} of its entries moved no output at "
+                            "all (below the outputs' rounding), so they were not compared")
+    num, err = np.full(t.shape, np.nan), np.full(t.shape, np.nan)
+    if indices:
+        order = tuple(np.array(indices).T)
+        num[order] = values
+        # within the rounding noise is a pass: the noise, divided by tol, floors the error
+        err[order] = _rel_errors(grad[order], values, value_noise / report.tol)
     report.rel_errors[name] = err
     report.n_checked[name] = len(indices)
     report.errors[name] = float(np.nanmax(err)) if indices else 0.0
@@ -476,23 +587,27 @@ def _check_entries(report, name, t, grad, loss, rng, k):
                             "loss became non-finite when those entries were perturbed")
 
 
-def _check_direction(report, name, t, grad, loss, rng):
+def _check_direction(report, name, t, grad, loss, rng, noise):
     """Fast mode: one directional derivative, 2 forward passes whatever the tensor's size."""
     v = rng.standard_normal(t.shape)
-    v /= np.linalg.norm(v) or 1.0  # a random unit direction
-    # A step of eps along a unit vector moves each entry by only about eps / sqrt(size), so
-    # it rarely carries a ReLU input across its kink; its rounding noise (~1e-10 on the
-    # derivative) stays far below what the floor of the relative error can see.
-    h = report.eps
+    v *= _entry_scales(t) / (np.linalg.norm(v) or 1.0)  # each entry moves by its own size
+    # Along a direction that moves each of n entries by about c * |t_i| / sqrt(n), a step
+    # rarely carries a ReLU input across its kink.
     saved = t.copy()
-    t += h * v
-    loss_plus = loss()
-    t[...] = saved - h * v
-    loss_minus = loss()
-    t[...] = saved  # restore exactly
-    numerical = (loss_plus - loss_minus) / (2 * h)
+
+    def measure(c):
+        t[...] = saved + c * v
+        loss_plus = loss()
+        t[...] = saved - c * v
+        loss_minus = loss()
+        t[...] = saved  # restore exactly
+        return (np.array([(loss_plus - loss_minus) / (2 * c)]),
+                _pair_noise(np.array([noise[-2:]])) / (2 * c))
+
+    numerical, num_noise = _resolved_steps(report, name, measure)
+    numerical, floor = float(numerical[0]), float(num_noise[0]) / report.tol
     analytic = float(np.sum(grad * v))
-    err = float(_rel_errors(np.float64(analytic), np.float64(numerical)))
+    err = float(_rel_errors(np.float64(analytic), np.float64(numerical), floor))
     report.errors[name] = err
     report.n_checked[name] = 1
     report.worst[name] = [("direction", analytic, numerical, err)]
@@ -521,6 +636,25 @@ def _usable_gradient(name, grad, shape, notes):
         notes.append(f"analytic gradient of '{name}' is NaN/inf {bad}")
         return None
     return grad
+
+
+def _pair_noise(pairs):
+    """Noise of L+ - L- for rows of (noise of L+, noise of L-): their sum, where a loss that
+    moved nothing (inf) counts as exact if the other one moved; inf if neither moved."""
+    both = np.all(np.isinf(pairs), axis=1)
+    return np.where(both, np.inf, np.sum(np.where(np.isinf(pairs), 0.0, pairs), axis=1))
+
+
+def _rms(t):
+    """Root mean square of ``t``, or 1.0 if it is all zeros (a step needs some size)."""
+    rms = float(np.sqrt(np.mean(np.square(t)))) if t.size else 0.0
+    return rms if rms > 0 and math.isfinite(rms) else 1.0
+
+
+def _entry_scales(t):
+    """The size each entry's step is relative to: max(|t_i|, rms(t)), so entries near 0
+    still move by a step on the scale of their tensor."""
+    return np.maximum(np.abs(t), _rms(t))
 
 
 def _where_not_finite(a):
@@ -602,12 +736,13 @@ def _kink_notes(module, eps):
     for name, m in _named_modules(module):
         if isinstance(m, (ReLU, LeakyReLU)) and isinstance(m.cache, tuple):
             z = m.cache[0]  # the activation's input, as the last forward pass saw it
-            near = np.argwhere(np.abs(z) < KINK_ZONE * eps)
+            zone = KINK_ZONE * eps * _rms(z)  # how far a relative step can move an input
+            near = np.argwhere(np.abs(z) < zone)
             if len(near):
                 where = f"layer '{name}'" if name else "the layer"
                 notes.append(
                     f"kink: {len(near)} input(s) of {type(m).__name__} ({where}) within "
-                    f"{KINK_ZONE * eps:g} of 0, e.g. at {_fmt(near)}. A finite difference that "
+                    f"{zone:.1e} of 0, e.g. at {_fmt(near)}. A finite difference that "
                     "steps across the kink averages the two slopes, so a FAIL caused by these "
                     "entries is a false alarm (for a ReLU's own input, check_layer(..., "
                     "avoid_kinks=True) moves such entries away)")

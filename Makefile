@@ -2,11 +2,11 @@
 #   make lab    installs everything into .venv and opens the course in JupyterLab
 #   make test   installs everything into .venv and runs the whole test suite
 # Each target runs course.py (standard library only), which also works without make:
-#   python course.py lab | test | bench | exercises | clean
+#   python course.py lab | test | bench | exercises | oldest | clean
 PYTHON ?= python3
 JOBS   ?= 2
 
-.PHONY: lab test bench exercises clean
+.PHONY: lab test bench exercises oldest clean
 
-lab test bench exercises clean:
+lab test bench exercises oldest clean:
 	JOBS=$(JOBS) $(PYTHON) course.py $@

@@ -5,7 +5,10 @@
     python course.py test        install everything into .venv, run the whole test suite
     python course.py bench       the benchmarks (benchmarks/run.py)
     python course.py exercises   regenerate exercises/ from solutions/
-    python course.py clean       remove .venv and test-artifacts/
+    python course.py oldest      the test suite with the oldest versions pyproject.toml allows
+                                 (tools/oldest-constraints.txt), in .venv-oldest, on Python
+                                 3.10 (or $OLDEST_PYTHON)
+    python course.py clean       remove .venv, .venv-oldest and test-artifacts/
 
 ``make lab``, ``make test`` ... call this file; on Windows, where ``make`` is rarely
 installed, run it directly (``py course.py lab``). Arguments after the command go to
@@ -46,18 +49,19 @@ def run(*cmd):
         sys.exit(code)
 
 
-def install():
-    """Make .venv and install the course with its test tools, unless it is current."""
-    if not needs_install():
-        return venv_python()
+def install(venv=VENV, base_python=sys.executable, constraints=()):
+    """Make ``venv`` and install the course with its test tools into it, unless it is current.
+    ``constraints``: pip's ``-c FILE`` arguments."""
+    if not needs_install(venv):
+        return venv_python(venv)
     if sys.version_info < (3, 10):
         sys.exit(f"backproplab needs Python >= 3.10; this is {sys.version.split()[0]}")
-    python = venv_python()
+    python = venv_python(venv)
     if not python.exists():
-        run(sys.executable, "-m", "venv", VENV)
+        run(base_python, "-m", "venv", venv)
     run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(python, "-m", "pip", "install", "--quiet", "-e", ".[test]")
-    (VENV / ".installed").touch()
+    run(python, "-m", "pip", "install", "--quiet", *constraints, "-e", ".[test]")
+    (Path(venv) / ".installed").touch()
     return python
 
 
@@ -79,11 +83,20 @@ def lab(extra):
     sys.exit(subprocess.call(cmd))
 
 
-def test(extra):
-    python = install()
+def test(extra, python=None):
+    python = python or install()
     run(python, ROOT / "tools" / "ensure_browser.py")
     # conftest.py pins every test process and notebook kernel to one BLAS thread.
     run(python, "-m", "pytest", "-n", os.environ.get("JOBS", "2"), "--dist", "loadscope", *extra)
+
+
+def oldest(extra):
+    """The whole suite with the oldest allowed versions: are pyproject.toml's floors true?"""
+    base = os.environ.get("OLDEST_PYTHON") or shutil.which("python3.10")
+    if not base:
+        sys.exit("course.py oldest needs Python 3.10: put python3.10 on PATH or set OLDEST_PYTHON")
+    constraints = ("-c", ROOT / "tools" / "oldest-constraints.txt")
+    test(extra, install(ROOT / ".venv-oldest", base, constraints))
 
 
 def main(argv):
@@ -92,8 +105,9 @@ def main(argv):
         "test": test,
         "bench": lambda extra: run(install(), ROOT / "benchmarks" / "run.py", *extra),
         "exercises": lambda extra: run(install(), "-m", "backproplab", "make-exercises", *extra),
+        "oldest": oldest,
         "clean": lambda extra: [shutil.rmtree(ROOT / d, ignore_errors=True)
-                                for d in (".venv", "test-artifacts")],
+                                for d in (".venv", ".venv-oldest", "test-artifacts")],
     }
     if not argv or argv[0] not in commands:
         sys.exit(__doc__)

@@ -71,3 +71,20 @@ def test_readme_commands_are_what_ci_runs():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_oldest_tested_versions_are_the_declared_floors():
+    """tools/oldest-constraints.txt (what `python course.py oldest` tests) pins each direct
+    dependency to its floor in pyproject.toml: the floor's release, at its last patch when
+    the floor names no patch."""
+    import re
+
+    text = (ROOT / "pyproject.toml").read_text()
+    floors = dict(re.findall(r'"([A-Za-z0-9_.-]+)>=([0-9.]+)', text))
+    floors.pop("setuptools", None)
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([0-9.]+)$",
+                           (ROOT / "tools" / "oldest-constraints.txt").read_text(), re.M))
+    assert set(pins) == set(floors), f"pinned {sorted(pins)} but pyproject has {sorted(floors)}"
+    for name, floor in floors.items():
+        assert pins[name].startswith(floor) and (
+            pins[name] == floor or pins[name][len(floor)] == "."), (name, floor, pins[name])

@@ -201,5 +201,6 @@ class MultiMarginLoss(Loss):
     def _backward(self, terms, labels):
         n, c = terms.shape
         grad = np.where(terms > 0, self.p * terms ** (self.p - 1), 0.0) / (n * c)
-        grad[np.arange(n), labels] = -grad.sum(axis=1)  # the right score enters every term with -1
+        # the right score enters every active term with -1 (0.0 - ...: an exact 0, not -0.0)
+        grad[np.arange(n), labels] = 0.0 - grad.sum(axis=1)
         return grad

@@ -11,7 +11,7 @@ from .functional import log_softmax, logsumexp, sigmoid, softmax
 from .init import manual_seed
 from .layers import (BatchNorm1d, Dropout, LeakyReLU, Linear, Module, Parameter, ReLU,
                      Residual, Sequential, Sigmoid, Tanh)
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, MultiMarginLoss
 from .scalar import Value
 from .train import EarlyStopping, History, fit
 

@@ -89,7 +89,10 @@ for name, ours_fn, theirs_fn, a, b in (
         ("MSELoss", bp.MSELoss(), torch.nn.MSELoss(), pred, target),
         ("L1Loss", bp.L1Loss(), torch.nn.L1Loss(), pred, target),
         ("CrossEntropyLoss", bp.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), logits, labels),
-        ("BCEWithLogitsLoss", bp.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss(), pred, binary)):
+        ("BCEWithLogitsLoss", bp.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss(), pred, binary),
+        ("MultiMarginLoss", bp.MultiMarginLoss(), torch.nn.MultiMarginLoss(), logits, labels),
+        ("MultiMarginLoss p=2, margin=3", bp.MultiMarginLoss(p=2, margin=3.0),
+         torch.nn.MultiMarginLoss(p=2, margin=3.0), logits, labels)):
     value = ours_fn(a, b)
     grad = ours_fn.backward()
     ta = T(a.copy()).requires_grad_()

@@ -13,7 +13,8 @@ from exercise_support import Exercise, part_report, with_bug
 EX = Exercise("01_forward_pass")
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex01_sigmoid": 2, "ex01_relu": 2, "ex01_sigmoid_backward": 2,
-          "ex01_linear_forward": 2, "ex01_mlp_forward": 2, "ex01_my_linear": 3}
+          "ex01_linear_forward": 2, "ex01_mlp_forward": 2, "ex01_my_linear": 3,
+          "ex01_relu_interpolant": 3}
 
 
 grade = EX.grade  # check() on the objects its grade cell names
@@ -100,6 +101,27 @@ BUGS = {
     "weights from a fresh generator": (
         "ex01_my_linear_answer", "rng = np.random.default_rng() if rng is None else rng",
         "rng = np.random.default_rng()", "ex01_my_linear", "the same rng seed gave different", 2.7),
+    # relu_interpolant: every named mistake costs the whole part
+    "slopes as output weights": (
+        "ex01_relu_interpolant_answer", '"W2": np.diff(slopes, prepend=0.0)[:, None]',
+        '"W2": slopes[:, None]', "ex01_relu_interpolant", "the slopes s_k as output weights", 0),
+    "changes of slope reversed": (
+        "ex01_relu_interpolant_answer", '"W2": np.diff(slopes, prepend=0.0)[:, None]',
+        '"W2": -np.diff(slopes, prepend=0.0)[:, None]', "ex01_relu_interpolant",
+        "the changes of slope the wrong way round", 0),
+    "hidden biases of the wrong sign": (
+        "ex01_relu_interpolant_answer", '"b1": -knots[:-1]', '"b1": knots[:-1]',
+        "ex01_relu_interpolant", "b1 = +knots", 0),
+    "units switched on one knot late": (
+        "ex01_relu_interpolant_answer", '"b1": -knots[:-1]', '"b1": -knots[1:]',
+        "ex01_relu_interpolant", "unit h switched on at t_h instead of t_(h-1)", 0),
+    "no start value": (
+        "ex01_relu_interpolant_answer", '"b2": np.array([values[0]])', '"b2": np.zeros(1)',
+        "ex01_relu_interpolant", "b2 = 0: the output must start at the first value", 0),
+    "W2 as a flat vector": (
+        "ex01_relu_interpolant_answer", '"W2": np.diff(slopes, prepend=0.0)[:, None]',
+        '"W2": np.diff(slopes, prepend=0.0)', "ex01_relu_interpolant",
+        "W2 has shape (4,), not (4, 1) (W2 is a column", 0),
 }
 
 

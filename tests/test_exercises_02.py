@@ -4,7 +4,8 @@ tests/test_course.py.)
 
 Named mistakes tested here: a forgotten 1/N (MSE, its gradient, cross-entropy and its
 gradient) and a softmax without max-subtraction (overflow at large logits). Each loses all of
-its part's points, and no numpy warning escapes check().
+its part's points, and no numpy warning escapes check(). The other planted bugs (BUGS) lose
+their own tests' points, are named, and leave every other part its points.
 
 The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
 the solution cell with one line replaced, as a student would write it.
@@ -17,7 +18,8 @@ from exercise_support import Exercise, part_report, with_bug
 EX = Exercise("02_measuring_error")
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex02_mse": 2, "ex02_mse_grad": 2, "ex02_softmax": 3, "ex02_log_softmax": 2,
-          "ex02_cross_entropy": 2, "ex02_cross_entropy_grad": 3}
+          "ex02_cross_entropy": 2, "ex02_cross_entropy_grad": 3, "ex02_entropy_kl": 2,
+          "ex02_hinge": 3}
 FORGOTTEN_1_N = "a forgotten 1/N"
 NO_MAX = "softmax without max-subtraction (overflow at large logits)"
 
@@ -117,12 +119,51 @@ BUGS = {
     "cross_entropy_grad: one-hot not subtracted": (
         "ex02_cross_entropy_grad_answer", "G[np.arange(N), y] -= 1", "pass",
         "ex02_cross_entropy_grad", "the one-hot targets not subtracted", 0),
+    # entropy and KL divergence: a bug in one function costs its tests and the identity test
+    "entropy in bits": (
+        "ex02_entropy_kl_answer", "return -np.sum(P * np.log(safe), axis=1)",
+        "return -np.sum(P * np.log2(safe), axis=1)", "ex02_entropy_kl", "log base 2 (bits)", 0.5),
+    "entropy: 0 log 0 as nan": (
+        "ex02_entropy_kl_answer", "safe = np.where(P > 0, P, 1.0)", "safe = P",
+        "ex02_entropy_kl", "0 log 0 computed as nan", 1),
+    "entropy of the wrong sign": (
+        "ex02_entropy_kl_answer", "return -np.sum(P * np.log(safe), axis=1)",
+        "return np.sum(P * np.log(safe), axis=1)", "ex02_entropy_kl", "the sign flipped", 0.5),
+    "KL with the arguments swapped": (
+        "ex02_entropy_kl_answer", "P, Q = np.asarray(P, dtype=float), np.asarray(Q, dtype=float)",
+        "P, Q = np.asarray(Q, dtype=float), np.asarray(P, dtype=float)", "ex02_entropy_kl",
+        "KL(q || p): the arguments swapped", 1),
+    "KL as the cross-entropy": (
+        "ex02_entropy_kl_answer", "np.log(np.where(on, P, 1.0)) - np.log(np.where(on, Q, 1.0))",
+        "-np.log(np.where(on, Q, 1.0))", "ex02_entropy_kl", "without subtracting H(p)", 1),
+    # the hinge loss and its gradient: a bug in one function costs its two tests
+    "hinge: the right class compared with itself": (
+        "ex02_hinge_answer", "terms[rows, y] = 0  # no term for the right class", "pass",
+        "ex02_hinge", "the right class compared with itself", 1.5),
+    "hinge: CS231n's scale": (
+        "ex02_hinge_answer", "return float(terms.sum() / (N * C))",
+        "return float(terms.sum() / N)", "ex02_hinge", "no division by C", 1.5),
+    "hinge: no max(0, .)": (
+        "ex02_hinge_answer", "terms = np.maximum(0, Z - Z[rows, y][:, None] + margin)",
+        "terms = Z - Z[rows, y][:, None] + margin", "ex02_hinge", "max(0, ...) left out", 1.5),
+    "hinge_grad: the right class left out": (
+        "ex02_hinge_answer", "grad[rows, y] = -active.sum(axis=1) / (N * C)", "pass",
+        "ex02_hinge", "the right class's entry left out", 1.5),
+    "hinge_grad: -1 at the right class": (
+        "ex02_hinge_answer", "grad[rows, y] = -active.sum(axis=1) / (N * C)",
+        "grad[rows, y] = -1.0 * (active.sum(axis=1) > 0) / (N * C)", "ex02_hinge",
+        "-1 / (N C) at the right class", 1.5),
+    "hinge_grad: no 1/(N C)": (
+        "ex02_hinge_answer",
+        "grad = active / (N * C)\n    grad[rows, y] = -active.sum(axis=1) / (N * C)",
+        "grad = active.copy()\n    grad[rows, y] = -active.sum(axis=1)", "ex02_hinge",
+        "no 1 / (N C)", 1.5),
 }
 
 
 @pytest.mark.parametrize("case", BUGS)
 def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
-    EX.assert_planted_bug(BUGS[case])
+    EX.assert_planted_bug(BUGS[case], others=POINTS)
 
 
 def test_grader_end_to_end_a_planted_bug_costs_exactly_its_part(tmp_path):

@@ -9,8 +9,8 @@ import pytest
 
 from backproplab.gradcheck import numerical_gradient
 
-from backproplab import (BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, ShapeError, functional,
-                         log_softmax, logsumexp, sigmoid, softmax)
+from backproplab import (BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, MultiMarginLoss,
+                         ShapeError, functional, log_softmax, logsumexp, sigmoid, softmax)
 
 
 def rng(seed=0):
@@ -53,6 +53,34 @@ def test_cross_entropy_is_averaged_over_the_batch():
     per_row = [-(2.0 - math.log(math.exp(2) + 1 + math.exp(-1))),
                -(0.5 - math.log(2 * math.exp(0.5) + math.exp(3)))]
     assert CrossEntropyLoss()(logits, labels) == pytest.approx(sum(per_row) / 2, rel=1e-12)
+
+
+def test_multi_margin_is_cs231n_svm_loss_divided_by_c_and_averaged_over_the_batch():
+    # CS231n's example: scores (cat, car, frog) = (3.2, 5.1, -1.7) for a cat. The car beats
+    # the cat by 1.9, so it costs 1.9 + 1 = 2.9; the frog trails by 4.9 > 1 and costs nothing.
+    # A second example with every wrong class far behind costs 0.
+    scores = np.array([[3.2, 5.1, -1.7], [9.0, 1.0, 2.0]])
+    loss = MultiMarginLoss()(scores, np.array([0, 0]))
+    assert loss == pytest.approx((2.9 / 3 + 0.0) / 2, rel=1e-12)
+    # the right class is not compared with itself (that would add margin / C per example)
+    assert MultiMarginLoss()(np.zeros((1, 4)), np.array([2])) == pytest.approx(3 / 4)
+
+
+def test_multi_margin_p2_and_margin_follow_pytorch():
+    scores = np.array([[0.5, 0.2, -1.0]])
+    # margin 2: terms 2 - 0.5 + 0.2 = 1.7 and 2 - 0.5 - 1.0 = 0.5; squared, summed, / C = 3
+    assert MultiMarginLoss(p=2, margin=2.0)(scores, np.array([0])) == pytest.approx(
+        (1.7 ** 2 + 0.5 ** 2) / 3)
+    with pytest.raises(ValueError, match="p = 1 or 2"):
+        MultiMarginLoss(p=3)
+
+
+def test_multi_margin_gradient_is_zero_for_satisfied_margins():
+    loss = MultiMarginLoss()
+    scores = np.array([[3.2, 5.1, -1.7], [9.0, 1.0, 2.0]])
+    loss(scores, np.array([0, 0]))
+    # only the car term of example 0 is active: +1/(N C) at the car, -1/(N C) at the cat
+    np.testing.assert_allclose(loss.backward(), [[-1 / 6, 1 / 6, 0.0], [0.0, 0.0, 0.0]])
 
 
 def test_bce_with_logits_is_the_mean_over_elements():
@@ -138,6 +166,10 @@ LOSS_CASES = [
     ("CE", CrossEntropyLoss, lambda: (rng(0).normal(size=(5, 4)), np.array([0, 3, 1, 1, 2]))),
     ("BCE", BCEWithLogitsLoss,
      lambda: (rng(0).normal(size=(4, 2)), rng(1).integers(0, 2, size=(4, 2)).astype(float))),
+    # scores spread wide enough that no hinge term sits within the finite-difference step of 0
+    ("hinge", MultiMarginLoss, lambda: (rng(2).normal(size=(6, 4)), np.array([0, 3, 1, 1, 2, 0]))),
+    ("squared hinge", lambda: MultiMarginLoss(p=2, margin=0.5),
+     lambda: (rng(3).normal(size=(6, 4)), np.array([1, 0, 3, 2, 2, 1]))),
 ]
 
 
@@ -170,17 +202,19 @@ def test_loss_backward_keeps_float32():
 
 # ---------------------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("loss", [MSELoss(), CrossEntropyLoss(), BCEWithLogitsLoss()],
-                         ids=lambda x: type(x).__name__)
+@pytest.mark.parametrize("loss", [MSELoss(), CrossEntropyLoss(), BCEWithLogitsLoss(),
+                                  MultiMarginLoss()], ids=lambda x: type(x).__name__)
 def test_backward_before_forward_raises(loss):
     with pytest.raises(RuntimeError, match="before"):
         loss.backward()
 
 
 @pytest.mark.parametrize("labels", [[0, 3], [-1, 0]])
-def test_cross_entropy_rejects_labels_out_of_range(labels):
-    with pytest.raises(ValueError, match=r"\[0, 3\)"):
-        CrossEntropyLoss()(np.zeros((2, 3)), np.array(labels))
+@pytest.mark.parametrize("loss", [CrossEntropyLoss(), MultiMarginLoss()],
+                         ids=lambda x: type(x).__name__)
+def test_class_losses_reject_labels_out_of_range(loss, labels):
+    with pytest.raises(ValueError, match=rf"{type(loss).__name__}.*\[0, 3\)"):
+        loss(np.zeros((2, 3)), np.array(labels))
 
 
 def test_cross_entropy_rejects_float_labels():
@@ -236,7 +270,16 @@ def test_integer_predictions_are_converted():
 
 
 @pytest.mark.parametrize("dtype", [float, int])
-def test_cross_entropy_names_one_hot_labels(dtype):
+@pytest.mark.parametrize("loss", [CrossEntropyLoss(), MultiMarginLoss()],
+                         ids=lambda x: type(x).__name__)
+def test_class_losses_name_one_hot_labels(loss, dtype):
     # A one-hot matrix has the logits' shape: say so, and how to get class labels.
     with pytest.raises(ShapeError, match=r"look one-hot.*argmax\(axis=1\)"):
-        CrossEntropyLoss()(np.zeros((3, 2)), np.eye(2, dtype=dtype)[[0, 1, 1]])
+        loss(np.zeros((3, 2)), np.eye(2, dtype=dtype)[[0, 1, 1]])
+
+
+def test_multi_margin_rejects_float_labels_and_1d_scores():
+    with pytest.raises(TypeError, match="MultiMarginLoss expects integer"):
+        MultiMarginLoss()(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ShapeError, match="MultiMarginLoss expects logits of shape"):
+        MultiMarginLoss()(np.zeros(3), np.array([0, 1, 2]))

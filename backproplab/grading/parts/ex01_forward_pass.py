@@ -1,6 +1,7 @@
 """Parts of exercise 01, the forward pass (solutions/01_forward_pass.ipynb): a stable sigmoid,
 ReLU and leaky ReLU, the sigmoid's backward step from its cached output, a linear layer's
-forward pass, a two-layer network, and a small ``Linear``-like class.
+forward pass, a two-layer network, a small ``Linear``-like class, and the weights of a hidden
+layer of ReLU units that passes through given points.
 
 Inputs are fixed and small; reference answers come from formulas or from the library
 (``bp.sigmoid``, ``bp.Linear``, ``bp.Sequential``, ``numerical_gradient``); the answers of
@@ -329,3 +330,73 @@ def my_linear_part(t, MyLinear):
     t.true("one example as a 1-D array, shape (3,), raises bp.ShapeError",
            lambda: _layer_shape_error(MyLinear, np.ones(3)),
            "a layer takes a batch (N, D): x[None, :] is one example")
+
+
+# -- 7. a hidden layer through given points ---------------------------------------------------------
+
+# Uneven knots, H = 4; every change of slope is non-zero, so a missing or misplaced unit shows.
+KNOTS = np.array([-2.0, -0.5, 0.0, 1.0, 2.5])
+VALUES = np.array([1.0, -1.0, 0.5, 0.0, 2.0])
+X_KNOTS = KNOTS[:, None]  # (5, 1): the knots as a batch
+X_BETWEEN = np.linspace(-2.0, 2.5, 61)[:, None]  # (61, 1): the pieces in between
+# The lesson's curve with H = 8 even knots.
+KNOTS_SIN = np.linspace(-3.0, 3.0, 9)
+VALUES_SIN = np.sin(2 * KNOTS_SIN + 1) + KNOTS_SIN / 2
+X_SIN = np.linspace(-3.0, 3.0, 121)[:, None]
+
+
+def _interpolant(knots, values, slopes_as_weights=False, reversed_changes=False,
+                 bias_sign=-1.0, first_knot=0, start=True):
+    """The lesson's construction, or a buggy twin of it (the keyword arguments plant one bug)."""
+    slopes = np.diff(values) / np.diff(knots)
+    changes = slopes if slopes_as_weights else np.diff(slopes, prepend=0.0)
+    H = len(slopes)
+    return {"W1": np.ones((1, H)), "b1": bias_sign * knots[first_knot:first_knot + H],
+            "W2": (-changes if reversed_changes else changes)[:, None],
+            "b2": np.array([values[0] if start else 0.0])}
+
+
+INTERPOLANT_BUGS = {
+    "the slopes s_k as output weights instead of their changes s_k - s_(k-1)":
+        {"slopes_as_weights": True},
+    "the changes of slope the wrong way round (s_(k-1) - s_k)": {"reversed_changes": True},
+    "b1 = +knots: the units switch on at -t instead of t": {"bias_sign": 1.0},
+    "unit h switched on at t_h instead of t_(h-1) (b1 from the second knot on)": {"first_knot": 1},
+    "b2 = 0: the output must start at the first value v_0": {"start": False},
+}
+
+
+def _interpolant_mistakes(knots, values, X):
+    return {name: _mlp(X, _interpolant(knots, values, **bug))
+            for name, bug in INTERPOLANT_BUGS.items()}
+
+
+def _run_interpolant(relu_interpolant, knots, values, X):
+    """The student's network on X, (M, 1) -> (M, 1), after a check of the parameters' shapes."""
+    params = relu_interpolant(knots.copy(), values.copy())
+    H = len(knots) - 1
+    expected = {"W1": (1, H), "b1": (H,), "W2": (H, 1), "b2": (1,)}
+    assert isinstance(params, dict) and set(expected) <= set(params), \
+        f"return a dict with the keys {sorted(expected)}, got {params!r:.80}"
+    got = {name: np.shape(params[name]) for name in expected}
+    wrong = [f"{name} has shape {got[name]}, not {shape}" for name, shape in expected.items()
+             if got[name] != shape]
+    assert not wrong, "; ".join(wrong) + (
+        " (W2 is a column, (H, 1), as the lesson's W^(2))" if got["W2"] == (H,) else "")
+    return _mlp(X, {name: np.asarray(params[name], dtype=float) for name in expected})
+
+
+@part("ex01_relu_interpolant", points=3)
+def relu_interpolant_part(t, relu_interpolant):
+    """a hidden layer of ReLU units through given points"""
+    t.close("the network passes through the 5 points (uneven knots)",
+            lambda: _run_interpolant(relu_interpolant, KNOTS, VALUES, X_KNOTS), VALUES[:, None],
+            mistakes=_interpolant_mistakes(KNOTS, VALUES, X_KNOTS))
+    t.close("straight between the knots: equal to np.interp on 61 points",
+            lambda: _run_interpolant(relu_interpolant, KNOTS, VALUES, X_BETWEEN),
+            np.interp(X_BETWEEN[:, 0], KNOTS, VALUES)[:, None],
+            mistakes=_interpolant_mistakes(KNOTS, VALUES, X_BETWEEN))
+    t.close("the lesson's curve sin(2x + 1) + x/2 with H = 8",
+            lambda: _run_interpolant(relu_interpolant, KNOTS_SIN, VALUES_SIN, X_SIN),
+            np.interp(X_SIN[:, 0], KNOTS_SIN, VALUES_SIN)[:, None],
+            mistakes=_interpolant_mistakes(KNOTS_SIN, VALUES_SIN, X_SIN))

@@ -1,6 +1,7 @@
 """Parts of exercise 02, measuring error (solutions/02_measuring_error.ipynb): the mean squared
-error and its gradient, a stable softmax, log-sum-exp and log-softmax, and cross-entropy from
-logits and integer labels with its gradient.
+error and its gradient, a stable softmax, log-sum-exp and log-softmax, cross-entropy from
+logits and integer labels with its gradient, entropy and KL divergence, and the hinge (SVM)
+loss with its gradient.
 
 Every batch has N > 1 examples, so that a forgotten 1/N changes every answer; every softmax
 test includes logits near ±1000, so that a softmax without max-subtraction fails them all.
@@ -13,6 +14,7 @@ import numpy as np
 import backproplab as bp
 from backproplab.gradcheck import numerical_gradient
 
+from ..compare import merge_same, without_answer
 from ..registry import part
 
 NO_MAX = "softmax without max-subtraction (overflow at large logits)"
@@ -341,3 +343,162 @@ def cross_entropy_grad_part(t, cross_entropy_grad):
     t.true("each row sums to 0 and every entry lies in [-1/N, 1/N]",
            lambda: _bounded_rows(cross_entropy_grad),
            "confidently wrong rows of a batch of N = 4")
+
+
+# -- 7. entropy and KL divergence ---------------------------------------------------------------------
+
+# Rows with zero probabilities (0 log 0 = 0), a one-hot row (H = 0) and a uniform one (H = log 3).
+P_INFO = np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])
+Q_INFO = np.array([[0.5, 0.3, 0.2], [0.25, 0.25, 0.5], [0.1, 0.8, 0.1], [0.6, 0.2, 0.2]])
+
+
+def _plogs(P, Q):
+    """p log q entry by entry, 0 where p = 0 (the 0 log 0 = 0 convention)."""
+    on = P > 0
+    return np.where(on, P * np.log(np.where(on, Q, 1.0)), 0.0)
+
+
+def _entropy(P):
+    return 0.0 - _plogs(P, P).sum(axis=1)  # 0.0 - ...: H = 0, not -0, for a one-hot row
+
+
+def _kl(P, Q):
+    return (_plogs(P, P) - _plogs(P, Q)).sum(axis=1)
+
+
+def _entropy_mistakes(P):
+    return without_answer(merge_same({
+        "0 log 0 computed as nan: skip the classes with p = 0 (0 log 0 = 0)":
+            _quiet(lambda: -np.sum(P * np.log(P), axis=1)),
+        "the sign flipped: sum p log p is negative, H = -sum p log p":
+            -_entropy(P),
+        "log base 2 (bits) instead of the natural log (nats)": _entropy(P) / np.log(2),
+        "the mean over the classes instead of the sum": _entropy(P) / P.shape[1],
+        "one number for the whole batch instead of one per row": float(_entropy(P).sum()),
+    }), _entropy(P))
+
+
+def _kl_mistakes(P, Q):
+    return without_answer(merge_same({
+        "KL(q || p): the arguments swapped": _quiet(_kl, Q, P),  # inf where p = 0 < q
+        "the sign flipped, sum p log(q / p)": -_kl(P, Q),
+        "the cross-entropy H(p, q) = -sum p log q, without subtracting H(p)":
+            -_plogs(P, Q).sum(axis=1),
+        "0 log 0 computed as nan: skip the classes with p = 0":
+            _quiet(lambda: np.sum(P * np.log(P / Q), axis=1)),
+        "log base 2 (bits) instead of the natural log (nats)": _kl(P, Q) / np.log(2),
+        "one number for the whole batch instead of one per row": float(_kl(P, Q).sum()),
+    }), _kl(P, Q))
+
+
+def _information_identities(entropy, kl_divergence):
+    """H(p, q) = H(p) + KL(p || q) and KL(p || p) = 0 on the check's rows."""
+    with np.errstate(all="ignore"):
+        total = np.asarray(entropy(P_INFO.copy()), dtype=float) + np.asarray(
+            kl_divergence(P_INFO.copy(), Q_INFO.copy()), dtype=float)
+        self_kl = np.asarray(kl_divergence(P_INFO.copy(), P_INFO.copy()), dtype=float)
+    cross = -_plogs(P_INFO, Q_INFO).sum(axis=1)
+    assert total.shape == cross.shape and np.allclose(total, cross), \
+        f"H(p) + KL(p || q) = {np.round(total, 4).tolist()}, but H(p, q) = " \
+        f"{np.round(cross, 4).tolist()}"
+    assert np.allclose(self_kl, 0), f"KL(p || p) = {np.round(self_kl, 4).tolist()}, not 0"
+    return True
+
+
+@part("ex02_entropy_kl", points=2)
+def entropy_kl_part(t, entropy, kl_divergence):
+    """entropy and KL divergence, row by row"""
+    t.close("entropy of 4 rows: zeros, one-hot (H = 0), uniform (H = log 3)",
+            lambda: entropy(P_INFO.copy()), _entropy(P_INFO), mistakes=_entropy_mistakes(P_INFO))
+    t.close("entropy of the lesson's two-class target (0.7, 0.3) and of (0.25, 0.75)",
+            lambda: entropy(np.array([[0.7, 0.3], [0.25, 0.75]])),
+            _entropy(np.array([[0.7, 0.3], [0.25, 0.75]])),
+            mistakes=_entropy_mistakes(np.array([[0.7, 0.3], [0.25, 0.75]])))
+    t.close("KL(p || q) of 4 pairs of rows, zeros in p", lambda: kl_divergence(P_INFO.copy(), Q_INFO.copy()),
+            _kl(P_INFO, Q_INFO), mistakes=_kl_mistakes(P_INFO, Q_INFO))
+    t.true("H(p, q) = H(p) + KL(p || q), and KL(p || p) = 0",
+           lambda: _information_identities(entropy, kl_divergence),
+           "cross-entropy = entropy + KL divergence")
+
+
+# -- 8. the hinge loss and its gradient ---------------------------------------------------------------
+
+# The lesson's three images (CS231n's example): cat, car, frog; the car image meets every margin.
+Z_HINGE = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+Y_HINGE = np.array([0, 1, 2])
+_rng = np.random.default_rng(207)
+# Scores on a grid of 0.25 around integers, margin 2: no term within a finite-difference step of 0.
+Z_HINGE_RAND = np.round(_rng.normal(scale=1.5, size=(8, 4)) * 4) / 4 + 0.1
+Y_HINGE_RAND = _rng.integers(0, 4, size=8)
+
+
+def _hinge_terms(Z, y, margin, include_right=False, flipped=False, no_max=False):
+    rows = np.arange(len(y))
+    diff = Z[rows, y][:, None] - Z if flipped else Z - Z[rows, y][:, None]
+    terms = diff + margin if no_max else np.maximum(0, diff + margin)
+    if not include_right:
+        terms[rows, y] = 0
+    return terms
+
+
+def _hinge(Z, y, margin=1.0):
+    loss = bp.MultiMarginLoss(margin=margin)
+    return loss(Z, y), loss.backward()
+
+
+def _hinge_loss_mistakes(Z, y, margin):
+    N, C = Z.shape
+    right = _hinge(Z, y, margin)[0]
+    return without_answer(merge_same({
+        "the right class compared with itself (adds margin / C to every example)":
+            _hinge_terms(Z, y, margin, include_right=True).sum() / (N * C),
+        "no division by C (CS231n's convention; PyTorch's MultiMarginLoss divides by C)":
+            right * C,
+        "max(0, ...) left out: classes far behind subtract from the loss":
+            _hinge_terms(Z, y, margin, no_max=True).sum() / (N * C),
+        "the difference the wrong way round, max(0, Z[y] - Z[c] + margin)":
+            _hinge_terms(Z, y, margin, flipped=True).sum() / (N * C),
+        "the sum over the batch instead of the mean": right * N,
+    }), right)
+
+
+def _hinge_grad_mistakes(Z, y, margin):
+    N, C = Z.shape
+    rows = np.arange(N)
+    right = _hinge(Z, y, margin)[1]
+    active = (_hinge_terms(Z, y, margin) > 0).astype(float)
+    no_right = active / (N * C)
+    minus_one = no_right.copy()
+    minus_one[rows, y] = -(active.sum(axis=1) > 0).astype(float) / (N * C)
+    return without_answer(merge_same({
+        "the right class's entry left out: it is minus the number of active terms, / (N C)":
+            no_right,
+        "-1 / (N C) at the right class instead of minus the number of active terms":
+            minus_one,
+        "no 1 / (N C): the gradient of the sum, not of the mean": right * N * C,
+        "divided by N only, not by N C": right * C,
+        "the gradient of the wrong sign": -right,
+    }), right)
+
+
+def _numerical_hinge_grad(Z, y, margin):
+    return numerical_gradient(lambda A: _hinge(A, y, margin)[0], Z.copy())
+
+
+@part("ex02_hinge", points=3)
+def hinge_part(t, hinge_loss, hinge_grad):
+    """the multi-class hinge (SVM) loss and its gradient"""
+    t.close("hinge_loss of the lesson's three images (cat, car, frog)",
+            lambda: hinge_loss(Z_HINGE.copy(), Y_HINGE.copy()), _hinge(Z_HINGE, Y_HINGE)[0],
+            mistakes=_hinge_loss_mistakes(Z_HINGE, Y_HINGE, 1.0))
+    t.close("hinge_loss of an (8, 4) batch with margin 2, as bp.MultiMarginLoss(margin=2)",
+            lambda: hinge_loss(Z_HINGE_RAND.copy(), Y_HINGE_RAND.copy(), margin=2.0),
+            _hinge(Z_HINGE_RAND, Y_HINGE_RAND, 2.0)[0],
+            mistakes=_hinge_loss_mistakes(Z_HINGE_RAND, Y_HINGE_RAND, 2.0))
+    t.close("hinge_grad of the three images: the car's row is 0",
+            lambda: hinge_grad(Z_HINGE.copy(), Y_HINGE.copy()), _hinge(Z_HINGE, Y_HINGE)[1],
+            mistakes=_hinge_grad_mistakes(Z_HINGE, Y_HINGE, 1.0))
+    t.close("hinge_grad agrees with numerical_gradient on the (8, 4) batch, margin 2",
+            lambda: hinge_grad(Z_HINGE_RAND.copy(), Y_HINGE_RAND.copy(), margin=2.0),
+            _numerical_hinge_grad(Z_HINGE_RAND, Y_HINGE_RAND, 2.0),
+            mistakes=_hinge_grad_mistakes(Z_HINGE_RAND, Y_HINGE_RAND, 2.0))

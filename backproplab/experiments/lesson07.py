@@ -295,8 +295,9 @@ def _all(values, test):
     return all(test(v) for v in values)
 
 
-def _remedy(name):
-    return lambda r: r[name]["val_loss"] < r["none"]["val_loss"]
+def _remedies(r):
+    """The names of the remedies in a REMEDIES comparison (not the baseline, not the linear)."""
+    return [k for k in r if k not in ("none", "linear (2-2)")]
 
 
 # Grouped by the section of the lesson that states them; CLAIMS holds them all.
@@ -403,8 +404,12 @@ EARLY_STOPPING_CLAIMS = [
 REMEDY_CLAIMS = [
     Claim("every remedy ends with a lower validation loss than no remedy",
           compare, settings={"runs": REMEDIES},
-          each=lambda r: _all([k for k in r if k not in ("none", "linear (2-2)")],
-                              lambda k: _remedy(k)(r))),
+          each=lambda r: _all(_remedies(r), lambda k: r[k]["val_loss"] < r["none"]["val_loss"])),
+    Claim("every remedy raises the training loss and at least halves the gap between "
+          "validation and training loss",
+          compare, settings={"runs": REMEDIES},
+          each=lambda r: _all(_remedies(r), lambda k: r[k]["train_loss"] > r["none"]["train_loss"]
+                              and r[k]["gap"] < r["none"]["gap"] / 2)),
     Claim("more data gives the lowest validation loss of all",
           compare, settings={"runs": REMEDIES},
           each=lambda r: min(r, key=lambda k: r[k]["val_loss"]) == "more data (1000 points)"),

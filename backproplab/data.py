@@ -25,9 +25,12 @@ __all__ = [
     "polynomial_features",
     "train_val_split",
     "train_val_test_split",
+    "kfold_split",
     "one_hot",
     "iterate_minibatches",
     "standardize",
+    "shift_images",
+    "random_shift",
     "load_digits",
 ]
 
@@ -404,6 +407,47 @@ def train_val_test_split(X, y, val_fraction=0.15, test_fraction=0.15, seed=0, st
     return X[train], X[val], X[test], y[train], y[val], y[test]
 
 
+def kfold_split(n_samples, n_folds=5, seed=0, shuffle=True):
+    """Indices for k-fold cross-validation: every sample is validated on exactly once.
+
+    The samples are shuffled (unless ``shuffle=False``) and cut into ``n_folds`` folds whose
+    sizes differ by at most one (the first ``n_samples % n_folds`` folds get one more, as in
+    scikit-learn's ``KFold``). Round ``i`` validates on fold ``i`` and trains on all the others.
+    Shuffle unless the rows are already in random order: the ``make_*`` sets come sorted (by
+    class, or by x), and unshuffled folds would then each miss part of the data.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples N, >= n_folds.
+    n_folds : int
+        Number of folds k, >= 2.
+    seed : int
+        Seed for ``np.random.default_rng`` (the shuffle).
+    shuffle : bool
+        Shuffle before cutting (else fold 0 is the first rows, and so on).
+
+    Returns
+    -------
+    list of n_folds pairs (train_idx, val_idx)
+        Integer index arrays, each sorted; ``val_idx`` has ``N // k`` or ``N // k + 1``
+        entries and ``train_idx`` holds every other index.
+    """
+    n_samples = _check_int("n_samples", n_samples, 1)
+    n_folds = _check_int("n_folds", n_folds, 2)
+    if n_folds > n_samples:
+        raise ValueError(f"n_folds = {n_folds} folds need at least as many samples, "
+                         f"got n_samples = {n_samples}")
+    order = np.random.default_rng(seed).permutation(n_samples) if shuffle else np.arange(n_samples)
+    bounds = np.concatenate([[0], np.cumsum(_even_counts(n_samples, n_folds))])
+    splits = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        held = np.zeros(n_samples, dtype=bool)
+        held[order[start:stop]] = True
+        splits.append((np.flatnonzero(~held), np.flatnonzero(held)))
+    return splits
+
+
 # --------------------------------------------------------------------------- labels and batches
 
 def one_hot(y, n_classes=None):
@@ -552,6 +596,91 @@ def standardize(X_train, *others):
     std = np.where(np.ptp(X_train, axis=0) == 0, 1.0, X_train.std(axis=0))
     scaled = tuple((a - mean) / std for a in (X_train, *others))
     return scaled if others else scaled[0]
+
+
+# --------------------------------------------------------------------------- augmentation
+
+def _as_images(X, image_shape):
+    """X as a float (N, H, W) stack, from (N, H, W) or flattened (N, H*W) rows."""
+    X = _as_float("X", X)
+    if X.ndim == 3:
+        return X
+    if X.ndim == 2 and len(image_shape) == 2 and X.shape[1] == image_shape[0] * image_shape[1]:
+        return X.reshape(len(X), *image_shape)
+    raise ValueError(f"expected images of shape (N, H, W) or flattened rows (N, "
+                     f"{int(np.prod(image_shape))}) for image_shape={tuple(image_shape)}, "
+                     f"got shape {X.shape}")
+
+
+def _as_shifts(name, shift, n):
+    shift = np.asarray(shift)
+    if shift.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be whole pixels (integers), got dtype {shift.dtype}")
+    if shift.ndim > 1 or (shift.ndim == 1 and len(shift) != n):
+        raise ValueError(f"{name} must be one integer or one per image ({n}), "
+                         f"got shape {shift.shape}")
+    return np.broadcast_to(shift, (n,)).astype(np.int64)
+
+
+def shift_images(X, dy, dx, image_shape=(8, 8)):
+    """Move images by whole pixels: down by ``dy`` and right by ``dx``, blank (0) filling in.
+
+    ``out[n, i, j] = image[n, i - dy[n], j - dx[n]]`` where that pixel exists, else 0: what
+    moves out of the frame is lost (nothing wraps around, unlike ``np.roll``). 0 is the
+    background of the digits; standardize after shifting, not before.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, H, W) or (N, H*W)
+        Images, or flattened rows of images of ``image_shape`` (as ``load_digits`` returns).
+    dy, dx : int or array_like of int, shape (N,)
+        Shift of every image, or one per image; negative moves up / left.
+    image_shape : (int, int)
+        (H, W) of flattened rows; ignored for (N, H, W) input.
+
+    Returns
+    -------
+    ndarray, the shape of X, float64
+    """
+    images = _as_images(X, image_shape)
+    n, h, w = images.shape
+    rows = np.arange(h) - _as_shifts("dy", dy, n)[:, None]          # (N, H): source row
+    cols = np.arange(w) - _as_shifts("dx", dx, n)[:, None]          # (N, W): source column
+    inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+    out = images[np.arange(n)[:, None, None], rows.clip(0, h - 1)[:, :, None],
+                 cols.clip(0, w - 1)[:, None, :]]
+    return np.where(inside, out, 0.0).reshape(np.shape(X))
+
+
+def random_shift(X, max_shift=1, image_shape=(8, 8), rng=None, seed=0):
+    """Data augmentation: every image moved by its own random whole-pixel shift.
+
+    ``dy`` and ``dx`` are drawn independently for each image, uniform on
+    ``-max_shift, ..., max_shift`` (so some images stay put), then :func:`shift_images`.
+    Call it once per epoch with the same ``rng``, so that every epoch sees new shifts.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, H, W) or (N, H*W)
+    max_shift : int
+        Largest shift in pixels, >= 0, in each direction.
+    image_shape : (int, int)
+        (H, W) of flattened rows.
+    rng : numpy.random.Generator, optional
+        Takes precedence over ``seed``.
+    seed : int
+        Seed for ``np.random.default_rng`` when no ``rng`` is given.
+
+    Returns
+    -------
+    ndarray, the shape of X, float64
+    """
+    max_shift = _check_int("max_shift", max_shift, 0)
+    rng = np.random.default_rng(seed) if rng is None else rng
+    n = len(_as_images(X, image_shape))
+    dy = rng.integers(-max_shift, max_shift + 1, size=n)
+    dx = rng.integers(-max_shift, max_shift + 1, size=n)
+    return shift_images(X, dy, dx, image_shape)
 
 
 # --------------------------------------------------------------------------- shipped data

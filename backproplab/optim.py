@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm", "StepLR", "ExponentialLR",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm", "StepLR", "ExponentialLR",
            "CosineAnnealingLR"]
 
 
@@ -85,12 +85,18 @@ class Adam(Optimizer):
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise ValueError(f"betas must be in [0, 1), got {betas}")
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         self.betas, self.eps, self.weight_decay = (b1, b2), eps, weight_decay
 
     def _update(self, p, g, state):
-        b1, b2 = self.betas
         if self.weight_decay:
             g = g + self.weight_decay * p.data
+        self._adam_step(p, g, state)
+
+    def _adam_step(self, p, g, state):
+        """The Adam step for the gradient ``g`` (whatever weight decay has been done)."""
+        b1, b2 = self.betas
         if not state:
             state.update(t=0, m=np.zeros_like(p.data), v=np.zeros_like(p.data))
         state["t"] += 1
@@ -103,6 +109,28 @@ class Adam(Optimizer):
         denom /= math.sqrt(1 - b2**t)
         denom += self.eps
         p.data -= (self.lr / (1 - b1**t)) * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``.
+
+    Before each Adam step, every parameter is shrunk by the factor ``1 - lr * weight_decay``:
+    ``p *= 1 - lr * weight_decay``, then Adam's step for the data gradient alone
+    (``m`` and ``v`` never see the decay). Adam's ``weight_decay`` adds ``weight_decay * p``
+    to the gradient instead (L2 in the loss), which Adam then divides by ``sqrt(v)``: a
+    parameter with large gradients is barely decayed, one with tiny gradients a lot.
+    Decoupled, every parameter decays at the same rate. The default ``weight_decay=0.01``
+    is PyTorch's (not 0), and a value tuned for Adam's L2 term means something else here:
+    tune it anew.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def _update(self, p, g, state):
+        if self.weight_decay:
+            p.data *= 1 - self.lr * self.weight_decay  # decoupled: not through m and v
+        self._adam_step(p, g, state)
 
 
 def clip_grad_norm(params, max_norm, norm_type=2.0):

@@ -132,6 +132,13 @@ for name, mo, mt in (
          lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1))):
     report(f"{name}, 6 steps", *run_optimizer(mo, mt))
 
+for name, mo, mt in (  # decoupled weight decay: the default 0.01, and a strong one
+        ("AdamW (default weight_decay 0.01)", lambda p: optim.AdamW(p, lr=0.01),
+         lambda p: torch.optim.AdamW(p, lr=0.01)),
+        ("AdamW weight_decay 0.5", lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.5),
+         lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.5))):
+    report(f"{name}, 6 steps", *run_optimizer(mo, mt))
+
 grads = [rng.standard_normal(s) * 3 for s in ((3, 2), (4,))]
 ours_p = [bp.Parameter(np.zeros_like(gr)) for gr in grads]
 theirs_p = [torch.nn.Parameter(torch.zeros(gr.shape)) for gr in grads]

@@ -185,6 +185,45 @@ def test_split_errors():
         data.train_val_test_split(X, y, val_fraction=0.5, test_fraction=0.5)
 
 
+# --------------------------------------------------------------------------- k-fold
+
+@pytest.mark.parametrize("n, k", [(20, 5), (11, 3), (7, 7), (10, 2)])
+def test_kfold_every_sample_validated_exactly_once(n, k):
+    splits = data.kfold_split(n, k, seed=3)
+    assert len(splits) == k
+    held = np.concatenate([val for _, val in splits])
+    np.testing.assert_array_equal(np.sort(held), np.arange(n))  # a partition of 0..n-1
+    for train, val in splits:
+        np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(n))
+        assert np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)  # sorted, no repeats
+
+
+def test_kfold_sizes_as_scikit_learn_the_first_folds_get_the_remainder():
+    assert [len(v) for _, v in data.kfold_split(11, 3)] == [4, 4, 3]
+    assert [len(v) for _, v in data.kfold_split(23, 5)] == [5, 5, 5, 4, 4]
+
+
+def test_kfold_shuffles_by_seed_and_can_keep_the_order():
+    a, b = data.kfold_split(30, 3, seed=0), data.kfold_split(30, 3, seed=0)
+    assert all(np.array_equal(x[1], y[1]) for x, y in zip(a, b))
+    c = data.kfold_split(30, 3, seed=1)
+    assert not all(np.array_equal(x[1], y[1]) for x, y in zip(a, c))
+    # unshuffled, fold i is a block of consecutive rows: with sorted data, one range of x
+    ordered = data.kfold_split(10, 3, shuffle=False)
+    assert [v.tolist() for _, v in ordered] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    shuffled = [v for _, v in data.kfold_split(30, 3, seed=0)]
+    assert any(np.ptp(v) > 10 for v in shuffled)  # a shuffled fold spans the rows
+
+
+def test_kfold_errors():
+    with pytest.raises(ValueError, match="n_folds"):
+        data.kfold_split(10, 1)
+    with pytest.raises(ValueError, match="at least as many samples"):
+        data.kfold_split(3, 5)
+    with pytest.raises(TypeError, match="n_samples"):
+        data.kfold_split(10.0, 2)
+
+
 # --------------------------------------------------------------------------- one_hot
 
 def test_one_hot_values():
@@ -278,6 +317,59 @@ def test_standardize_constant_feature_gives_zeros_not_nan():
     np.testing.assert_allclose(Z[:, 0], 0.0, atol=1e-12)
     with pytest.raises(ValueError, match="feature shape"):
         data.standardize(X, np.zeros((2, 3)))
+
+
+# --------------------------------------------------------------------------- augmentation
+
+IMG = np.arange(1.0, 10.0).reshape(1, 3, 3)  # [[1 2 3] [4 5 6] [7 8 9]]
+
+
+@pytest.mark.parametrize("dy, dx, expected", [
+    (1, 0, [[0, 0, 0], [1, 2, 3], [4, 5, 6]]),     # down: the top row is blank
+    (0, -1, [[2, 3, 0], [5, 6, 0], [8, 9, 0]]),    # left: nothing wraps around
+    (-1, 1, [[0, 4, 5], [0, 7, 8], [0, 0, 0]]),    # up and right
+    (0, 0, [[1, 2, 3], [4, 5, 6], [7, 8, 9]]),
+    (3, 0, [[0, 0, 0], [0, 0, 0], [0, 0, 0]]),     # out of the frame altogether
+])
+def test_shift_images_moves_and_fills_with_zero(dy, dx, expected):
+    np.testing.assert_array_equal(data.shift_images(IMG, dy, dx)[0], expected)
+
+
+def test_shift_images_takes_flat_rows_and_one_shift_per_image():
+    X = np.stack([IMG[0], 10 * IMG[0]]).reshape(2, 9)
+    out = data.shift_images(X, np.array([1, 0]), np.array([0, -1]), image_shape=(3, 3))
+    assert out.shape == (2, 9) and out.dtype == np.float64
+    np.testing.assert_array_equal(out[0].reshape(3, 3), data.shift_images(IMG, 1, 0)[0])
+    np.testing.assert_array_equal(out[1].reshape(3, 3), 10 * data.shift_images(IMG, 0, -1)[0])
+    digits = data.load_digits()[0][:5]
+    back = data.shift_images(data.shift_images(digits, 0, 1), 0, -1)
+    # shifting right then left loses only the column that left the frame (blank in digits)
+    np.testing.assert_array_equal(back.reshape(5, 8, 8)[:, :, :7], digits.reshape(5, 8, 8)[:, :, :7])
+
+
+def test_shift_images_errors():
+    with pytest.raises(TypeError, match="whole pixels"):
+        data.shift_images(IMG, 0.5, 0)
+    with pytest.raises(ValueError, match="one per image"):
+        data.shift_images(IMG, np.array([1, 0]), 0)
+    with pytest.raises(ValueError, match="image_shape"):
+        data.shift_images(np.zeros((2, 10)), 1, 1, image_shape=(3, 3))
+
+
+def test_random_shift_draws_every_shift_up_to_max_and_keeps_the_ink():
+    X = np.zeros((900, 5, 5))
+    X[:, 2, 2] = 1.0                                  # one dot in the middle of each image
+    out = data.random_shift(X, max_shift=1, seed=0)
+    rows, cols = np.nonzero(out.sum(axis=0))
+    assert set(zip(rows.tolist(), cols.tolist())) == {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
+    np.testing.assert_array_equal(out.sum(axis=(1, 2)), 1.0)  # moved, never lost
+    counts = out.sum(axis=0)[1:4, 1:4]
+    assert counts.min() > 70 and counts.max() < 130       # about 100 of each of the 9 shifts
+    np.testing.assert_array_equal(out, data.random_shift(X, 1, seed=0))
+    assert not np.array_equal(out, data.random_shift(X, 1, seed=1))
+    np.testing.assert_array_equal(data.random_shift(X, 0, seed=0), X)
+    rng = np.random.default_rng(0)
+    assert not np.array_equal(data.random_shift(X, 1, rng=rng), data.random_shift(X, 1, rng=rng))
 
 
 # --------------------------------------------------------------------------- digits

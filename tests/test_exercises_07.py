@@ -15,7 +15,8 @@ NAME = "07_overfitting_and_underfitting"
 EX = Exercise(NAME)
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex07_l2_penalty": 2, "ex07_l2_grad": 1, "ex07_dropout_forward": 3,
-          "ex07_dropout_backward": 1, "ex07_early_stopping": 3, "ex07_choose_degree": 2}
+          "ex07_dropout_backward": 1, "ex07_early_stopping": 3, "ex07_choose_degree": 2,
+          "ex07_adamw_step": 3, "ex07_kfold": 2}
 
 
 grade = EX.grade  # check() on the objects its grade cell names
@@ -188,7 +189,61 @@ BUGS = {
         "return np.column_stack([np.ones(len(x)), polynomial_features(x, d)])",
         "return polynomial_features(x, d)", "ex07_choose_degree", "without an intercept",
         2 / 3),
+    # AdamW: the coupled decay keeps only the "inputs unchanged" test
+    "AdamW with the decay in the gradient (Adam's L2)": (
+        "ex07_adamw_step_answer", "p = p * (1 - lr * weight_decay)",
+        "grad = grad + weight_decay * p", "ex07_adamw_step", "L2 in the gradient", 0.6),
+    "AdamW decaying after the step": (
+        "ex07_adamw_step_answer", "return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v",
+        "return (p / (1 - lr * weight_decay) - lr * m_hat / (np.sqrt(v_hat) + eps))"
+        " * (1 - lr * weight_decay), m, v", "ex07_adamw_step",
+        "the decay applied after the Adam step", 1.8),
+    "AdamW decay without the learning rate": (
+        "ex07_adamw_step_answer", "p = p * (1 - lr * weight_decay)", "p = p * (1 - weight_decay)",
+        "ex07_adamw_step", "the decay without the learning rate", 1.2),
+    "AdamW without bias correction": (
+        "ex07_adamw_step_answer", "m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)",
+        "m_hat, v_hat = m, v", "ex07_adamw_step", "no bias correction", 1.8),
+    "AdamW changing p in place": (
+        "ex07_adamw_step_answer", "p = p * (1 - lr * weight_decay)",
+        "p *= 1 - lr * weight_decay", "ex07_adamw_step", "changed an input in place", 2.4),
+    # k-fold
+    "k-fold without a shuffle": (
+        "ex07_kfold_answer", "order = rng.permutation(n)", "order = np.arange(n)",
+        "ex07_kfold", "no shuffle", 1.0),
+    "k-fold dropping the remainder": (
+        "ex07_kfold_answer", "sizes = [n // k + (i < n % k) for i in range(k)]",
+        "sizes = [n // k for i in range(k)]", "ex07_kfold", "the last n % k samples dropped", 0.5),
+    "k-fold with the remainder in the last fold": (
+        "ex07_kfold_answer", "sizes = [n // k + (i < n % k) for i in range(k)]",
+        "sizes = [n // k] * (k - 1) + [n - (k - 1) * (n // k)]", "ex07_kfold",
+        "all n % k extra samples in the last fold", 1.0),
+    "k-fold with a new permutation for every fold": (
+        "ex07_kfold_answer",
+        "folds = [order[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]",
+        "folds = [(rng.permutation(n) if i else order)[start:stop]\n"
+        "             for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:]))]",
+        "ex07_kfold", "a new permutation for every fold", 0.5),
+    "k-fold training on every sample": (
+        "ex07_kfold_answer", "return [(np.concatenate(folds[:i] + folds[i + 1:]), folds[i])",
+        "return [(np.arange(n), folds[i])", "ex07_kfold",
+        "the validation fold left in the training set", 1.0),
+    "k-fold training on the earlier folds only": (
+        "ex07_kfold_answer", "np.concatenate(folds[:i] + folds[i + 1:])",
+        "np.concatenate([np.zeros(0, int)] + folds[:i])", "ex07_kfold",
+        "training on the folds before fold i only", 1.0),
 }
+
+
+def test_the_kfold_reference_is_the_librarys_and_other_correct_forms_get_full_marks():
+    """np.array_split, and sorted index arrays, are correct answers too."""
+    for new in ["folds = np.array_split(order, k)",
+                "folds = [np.sort(f) for f in np.array_split(order, k)]"]:
+        nb = with_bug(notebook(), "ex07_kfold_answer",
+                      "folds = [order[start:stop] for start, stop in zip(bounds[:-1], "
+                      "bounds[1:])]", new)
+        result, text = grade("ex07_kfold", run_answers(nb))
+        assert result.score == 2, text
 
 
 @pytest.mark.parametrize("case", BUGS)

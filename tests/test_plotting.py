@@ -289,6 +289,38 @@ def test_decision_boundary_rejects_non_2d_inputs():
         P.plot_decision_boundary(ModeSpy(), np.zeros((4, 3)), [0, 1, 0, 1])
 
 
+def test_probability_map_shows_softmax_of_the_logits_in_eval_mode():
+    X, y = _two_blobs()
+    model = ModeSpy()
+    model.train()
+    ax = P.plot_probability_map(model, X, y, resolution=40, title="sure")
+    assert model.training and model.modes and not any(model.modes)  # ran in eval, restored
+    assert_labelled(ax)
+    assert ax.get_title() == "sure"
+    data, xs, ys = _pixel_centres(ax.images[0])
+    gx, gy = np.meshgrid(xs, ys)
+    logits = model(np.column_stack([gx.ravel(), gy.ravel()]))
+    np.testing.assert_allclose(data, bp.softmax(logits)[:, 1].reshape(gx.shape), rtol=1e-12)
+    assert ax.images[0].get_clim() == (0, 1)
+    assert len(ax.collections) >= 3  # the 0.5 line and the two classes
+    render(ax)
+
+
+def test_probability_map_single_logit_is_a_sigmoid_and_multiclass_is_refused():
+    X, y = _two_blobs()
+    lin = bp.Linear(2, 1)
+    lin.W.data[:] = [[2.0], [0.0]]
+    lin.b.data[:] = 0.5
+    fig, ax = plt.subplots()
+    assert P.plot_probability_map(lin, X, y, ax=ax, resolution=20) is ax
+    data, xs, ys = _pixel_centres(ax.images[0])
+    np.testing.assert_allclose(data, bp.sigmoid(2 * xs[None, :] + 0.5).repeat(20, axis=0))
+    with pytest.raises(ValueError, match="binary classifier"):
+        P.plot_probability_map(bp.Linear(2, 3), X, y)
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        P.plot_probability_map(lin, np.zeros((4, 3)), [0, 1, 0, 1])
+
+
 # --------------------------------------------------------------------------- loss surfaces
 
 def test_loss_surface_1d_curve_and_path():

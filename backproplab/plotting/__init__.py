@@ -8,8 +8,8 @@ you want pictures::
 Conventions
 -----------
 * Single-panel helpers take ``ax=`` (draw into your Axes) and return the Axes:
-  :func:`plot_decision_boundary`, :func:`plot_fit`, :func:`plot_loss_surface`,
-  :func:`draw_graph`, :func:`plot_confusion_matrix`.
+  :func:`plot_decision_boundary`, :func:`plot_probability_map`, :func:`plot_fit`,
+  :func:`plot_loss_surface`, :func:`draw_graph`, :func:`plot_confusion_matrix`.
 * Multi-panel helpers return the Figure: :func:`plot_activation`, :func:`plot_history`,
   :func:`plot_gradient_flow`, :func:`plot_activation_stats`, :func:`plot_gradcheck`,
   :func:`show_images`, :func:`plot_weights_as_images`.
@@ -23,13 +23,15 @@ from .activations import plot_activation, plot_activation_stats
 from .checks import plot_gradcheck
 from .graph import draw_graph, graph_layout
 from .images import plot_weights_as_images, show_images
-from .models import plot_confusion_matrix, plot_decision_boundary, plot_fit
+from .models import (plot_confusion_matrix, plot_decision_boundary, plot_fit,
+                     plot_probability_map)
 from .surface import plot_loss_surface
 from .training import plot_gradient_flow, plot_history
 
 __all__ = [
     "OKABE_ITO", "PALETTE", "STYLE", "use_style",
     "plot_activation", "plot_activation_stats", "plot_history", "plot_gradient_flow",
-    "plot_decision_boundary", "plot_fit", "plot_confusion_matrix", "plot_loss_surface",
+    "plot_decision_boundary", "plot_probability_map", "plot_fit", "plot_confusion_matrix",
+    "plot_loss_surface",
     "draw_graph", "graph_layout", "plot_gradcheck", "show_images", "plot_weights_as_images",
 ]

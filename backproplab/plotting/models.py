@@ -1,4 +1,5 @@
-"""What a trained model predicts: decision regions, regression fits, confusion matrices.
+"""What a trained model predicts: decision regions, class probabilities, regression fits,
+confusion matrices.
 
 Models are evaluated in eval mode (Dropout off, BatchNorm running statistics) and put back
 in the mode they were in.
@@ -7,9 +8,11 @@ in the mode they were in.
 import numpy as np
 from matplotlib.colors import BoundaryNorm, ListedColormap, PowerNorm
 
+from ..functional import sigmoid, softmax
 from . import _style as st
 
-__all__ = ["plot_decision_boundary", "plot_fit", "plot_confusion_matrix", "predict_classes"]
+__all__ = ["plot_decision_boundary", "plot_probability_map", "plot_fit", "plot_confusion_matrix",
+           "predict_classes"]
 
 
 def predict_classes(model, X):
@@ -39,19 +42,38 @@ def _labels(y, name="y"):
     return y
 
 
-def decision_grid(model, X, resolution=200, margin=0.15):
-    """(xs, ys, classes) with classes[i, j] the prediction at the point (xs[j], ys[i])."""
+def _plane(X, resolution, margin, who):
+    """(xs, ys, grid): a regular grid around the 2-D points X, and its points as (M, 2) rows."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"plot_decision_boundary needs 2-D inputs X of shape (N, 2), "
-                         f"got {X.shape}")
+        raise ValueError(f"{who} needs 2-D inputs X of shape (N, 2), got {X.shape}")
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = margin * np.where(hi > lo, hi - lo, 1.0)
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
     ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
     gx, gy = np.meshgrid(xs, ys)
-    grid = np.column_stack([gx.ravel(), gy.ravel()])
-    return xs, ys, predict_classes(model, grid).reshape(gy.shape)
+    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def decision_grid(model, X, resolution=200, margin=0.15):
+    """(xs, ys, classes) with classes[i, j] the prediction at the point (xs[j], ys[i])."""
+    xs, ys, grid = _plane(X, resolution, margin, "plot_decision_boundary")
+    return xs, ys, predict_classes(model, grid).reshape(len(ys), len(xs))
+
+
+def probability_grid(model, X, resolution=100, margin=0.15):
+    """(xs, ys, P) with P[i, j] the probability of class 1 that a binary classifier gives
+    the point (xs[j], ys[i]), in eval mode: softmax of (M, 2) logits, or sigmoid of one."""
+    xs, ys, grid = _plane(X, resolution, margin, "plot_probability_map")
+    out = np.asarray(st.in_eval_mode(model, lambda: model(grid)), dtype=float)
+    if out.ndim == 2 and out.shape[1] == 2:
+        p1 = softmax(out)[:, 1]
+    elif out.ndim <= 2 and out.size == len(grid):
+        p1 = sigmoid(out.reshape(len(grid)))
+    else:
+        raise ValueError(f"plot_probability_map needs a binary classifier: logits of shape "
+                         f"(M, 2) or (M, 1), got {out.shape}")
+    return xs, ys, p1.reshape(len(ys), len(xs))
 
 
 @st.styled
@@ -112,6 +134,57 @@ def plot_decision_boundary(model, X, y, ax=None, resolution=200, margin=0.15,
     acc = np.mean(predict_classes(model, X) == y) if len(X) else np.nan
     ax.set_title(title or f"Decision boundary (accuracy {acc:.1%})")
     ax.legend(loc="upper right", frameon=True, framealpha=0.85, markerscale=1.2)
+    return ax
+
+
+@st.styled
+def plot_probability_map(model, X, y, ax=None, resolution=100, margin=0.15, title=None):
+    """How sure a binary classifier is: P(class 1) over the plane, its 0.5 line, the data.
+
+    Red where the model says class 1, blue where it says class 0, white where it is unsure;
+    a confident model has a thin white band, a regularised one a wide band.
+
+    Parameters
+    ----------
+    model : Module or callable
+        Maps (M, 2) inputs to logits (M, 2) or a single logit (M, 1); evaluated in eval mode.
+    X : array (N, 2)
+    y : array (N,) of 0/1 labels (class 1: black squares; class 0: white circles)
+    ax : Axes, optional
+    resolution : int
+        Grid points per axis.
+    margin : float
+        Space around the data, as a fraction of its range.
+    title : str, optional
+
+    Returns
+    -------
+    Axes
+        ``ax.images[0]`` holds P(class 1) at each grid point (for a colorbar:
+        ``fig.colorbar(ax.images[0], ...)``).
+    """
+    X = np.asarray(X, dtype=float)
+    y = _labels(y)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    xs, ys, P = probability_grid(model, X, resolution, margin)
+    fig, ax = st.new_axes(ax, figsize=(4.6, 4.0))
+    dx, dy = xs[1] - xs[0], ys[1] - ys[0]
+    extent = (xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2)
+    ax.imshow(P, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", vmin=0, vmax=1,
+              zorder=0)
+    if P.min() < 0.5 < P.max():
+        ax.contour(xs, ys, P, levels=[0.5], colors="k", linewidths=1, zorder=1)
+    ax.scatter(*X[y == 0].T, s=16, marker="o", facecolors="white", edgecolors="k",
+               linewidths=0.6, zorder=2)
+    ax.scatter(*X[y == 1].T, s=16, marker="s", color="k", zorder=2)
+    ax.set_xlim(extent[:2])
+    ax.set_ylim(extent[2:])
+    ax.grid(False)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
     return ax
 
 

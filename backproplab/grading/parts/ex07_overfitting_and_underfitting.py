@@ -1,10 +1,11 @@
 """Parts of exercise 07, overfitting and underfitting
 (solutions/07_overfitting_and_underfitting.ipynb): the L2 penalty and its gradient, inverted
-dropout forward and backward, early stopping, and choosing a polynomial's degree by its
-validation error.
+dropout forward and backward, early stopping, choosing a polynomial's degree by its
+validation error, AdamW's update, and k-fold splits.
 
 References come from formulas, from ``numerical_gradient``, and from the library itself
-(``SGD(weight_decay=...)``, the mask ``Dropout`` draws, the ``EarlyStopping`` callback); the
+(``SGD(weight_decay=...)``, the mask ``Dropout`` draws, the ``EarlyStopping`` callback,
+``AdamW``, and the rule of ``data.kfold_split``); the
 answers of the usual mistakes are computed by buggy twins of the references on the same
 inputs, so that feedback names them. Every test of a part compares something that the part's
 named mistakes get wrong, so such a mistake costs the whole part:
@@ -17,10 +18,10 @@ named mistakes get wrong, so such a mistake costs the whole part:
 
 import numpy as np
 
-from ...data import make_polynomial, polynomial_features
+from ...data import kfold_split, make_polynomial, polynomial_features
 from ...gradcheck import numerical_gradient
 from ...layers import Parameter
-from ...optim import SGD
+from ...optim import SGD, AdamW
 from ...train import EarlyStopping, History, TrainState
 from ..compare import merge_same, same_value, without_answer
 from ..registry import part
@@ -527,3 +528,218 @@ def choose_degree_part(t, choose_degree):
                                                                       degrees),
                 expected, mistakes=merge_same(without_answer(_degree_mistakes(data, degrees),
                                                              expected)))
+
+
+# ----------------------------------------------------------------------------- 7. AdamW's update
+
+P_ADAMW = np.array([[1.0, -2.0, 0.5], [3.0, -0.25, 0.0]])             # (2, 3)
+G_ADAMW = np.array([[0.2, 0.1, -4.0], [-0.5, 0.0, 1.5]])
+GRADS_ADAMW = np.random.default_rng(710).normal(size=(5, 2, 3)) * [[1.0], [0.01]]  # big and small
+P_QUIET = np.array([2.0, -3.0, 0.5, 1.0])
+
+
+def _library_adamw(p0, grads, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    """(p, m, v) after one AdamW step of backproplab.optim per gradient in ``grads``."""
+    p = Parameter(np.array(p0, dtype=float))
+    optimizer = AdamW([p], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    for g in grads:
+        p.grad = np.array(g, dtype=float)
+        optimizer.step()
+    return p.data, optimizer.state[0]["m"], optimizer.state[0]["v"]
+
+
+def _adamw_twin(p, g, m, v, t, lr, betas, eps, weight_decay, bug=None):
+    """One AdamW step written out, with one of the usual mistakes when ``bug`` is given."""
+    b1, b2 = betas
+    if bug == "coupled":
+        g = g + weight_decay * p
+    m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+    if bug == "no bias correction":
+        m_hat, v_hat = m, v
+    else:
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    step = lr * m_hat / (np.sqrt(v_hat) + eps)
+    decay = {"coupled": 0.0, "decay without lr": weight_decay,
+             "decay added": -lr * weight_decay}.get(bug, lr * weight_decay)
+    if bug == "decay after":
+        return (p - step) * (1 - decay), m, v
+    if bug == "decay as a constant":
+        return p - decay - step, m, v
+    return p * (1 - decay) - step, m, v
+
+
+ADAMW_BUGS = {
+    "coupled": "L2 in the gradient, as Adam's weight_decay does (g + weight_decay * p): AdamW "
+               "decouples the decay, m and v see the data gradient alone",
+    "decay after": "the decay applied after the Adam step, to the updated weights: AdamW "
+                   "shrinks p by (1 - lr * weight_decay) first, then takes the step",
+    "decay without lr": "the decay without the learning rate, p * (1 - weight_decay): the "
+                        "factor is 1 - lr * weight_decay",
+    "decay added": "the weights grown instead of shrunk, p * (1 + lr * weight_decay)",
+    "decay as a constant": "lr * weight_decay subtracted from p instead of multiplying p by "
+                           "(1 - lr * weight_decay)",
+    "no bias correction": "no bias correction: m / (1 - beta1^t) and v / (1 - beta2^t) are "
+                          "the averages Adam uses",
+}
+
+
+def _adamw_chain(step_fn, p0, grads, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8):
+    """(p, m, v) after calling ``step_fn`` once per gradient, passing its own m, v along."""
+    p, m, v = np.array(p0, dtype=float), np.zeros_like(p0), np.zeros_like(p0)
+    for t, g in enumerate(grads, start=1):
+        p, m, v = (np.asarray(a, dtype=float) for a in
+                   step_fn(p.copy(), np.array(g, dtype=float), m.copy(), v.copy(), t, lr, betas,
+                           eps, weight_decay))
+    return p, m, v
+
+
+def _adamw_mistakes(p0, grads, lr, weight_decay, which):
+    """{mistake: its (p, m, v)[which]} over the steps, the mistakes that differ merged."""
+    return merge_same({text: _adamw_chain(
+        lambda *a, bug=bug: _adamw_twin(*a, bug=bug), p0, grads, lr, weight_decay)[which]
+        for bug, text in ADAMW_BUGS.items()})
+
+
+def _inputs_left_alone(adamw_step):
+    p, g, m, v = P_ADAMW.copy(), G_ADAMW.copy(), G_ADAMW * 0.1, G_ADAMW**2 * 0.01
+    before = [a.copy() for a in (p, g, m, v)]
+    adamw_step(p, g, m, v, 2, 0.1, (0.9, 0.999), 1e-8, 0.5)
+    for name, a, b in zip(("p", "grad", "m", "v"), (p, g, m, v), before):
+        assert np.array_equal(a, b), f"{name} was changed in place"
+    return True
+
+
+@part("ex07_adamw_step", points=3)
+def adamw_step_part(t, adamw_step):
+    """AdamW: decoupled weight decay, then Adam's step on the data gradient"""
+    expected = _library_adamw(P_ADAMW, [G_ADAMW], 0.1, 0.5)[0]
+    t.close("one step from m = v = 0 (t = 1), a (2, 3) p, lr 0.1, weight_decay 0.5: p",
+            lambda: _adamw_chain(adamw_step, P_ADAMW, [G_ADAMW], 0.1, 0.5)[0], expected,
+            mistakes=without_answer(_adamw_mistakes(P_ADAMW, [G_ADAMW], 0.1, 0.5, 0), expected))
+    expected = _library_adamw(P_QUIET, [np.zeros(4)] * 3, 0.1, 0.5)[0]
+    t.close("a zero data gradient for 3 steps, lr 0.1, weight_decay 0.5: only the decay acts, "
+            "p * 0.95^3", lambda: _adamw_chain(adamw_step, P_QUIET, [np.zeros(4)] * 3, 0.1,
+                                               0.5)[0], expected,
+            mistakes=without_answer(_adamw_mistakes(P_QUIET, [np.zeros(4)] * 3, 0.1, 0.5, 0),
+                                    expected))
+    expected = _library_adamw(P_ADAMW, GRADS_ADAMW, 0.05, 1.0)[0]
+    t.close("five steps, m, v and t passed along, one row with large gradients and one with "
+            "small ones, lr 0.05, weight_decay 1: p (as bp.optim.AdamW)",
+            lambda: _adamw_chain(adamw_step, P_ADAMW, GRADS_ADAMW, 0.05, 1.0)[0], expected,
+            mistakes=without_answer(_adamw_mistakes(P_ADAMW, GRADS_ADAMW, 0.05, 1.0, 0),
+                                    expected))
+    _, m, v = _library_adamw(P_ADAMW, GRADS_ADAMW[:3], 0.05, 1.0)
+    coupled = _adamw_chain(lambda *a: _adamw_twin(*a, bug="coupled"), P_ADAMW, GRADS_ADAMW[:3],
+                           0.05, 1.0)
+    t.close_all("after three steps, m and v are the averages of the data gradient alone",
+                lambda: _adamw_chain(adamw_step, P_ADAMW, GRADS_ADAMW[:3], 0.05, 1.0)[1:],
+                {"m": m, "v": v}, hint="not Adam's moments of the data gradient",
+                mistakes={ADAMW_BUGS["coupled"]: {"m": coupled[1], "v": coupled[2]}})
+    t.true("p, grad, m and v are left unchanged (new arrays returned)",
+           lambda: _inputs_left_alone(adamw_step),
+           "changed an input in place: return new arrays, the caller still holds the old ones")
+
+
+# ----------------------------------------------------------------------------- 8. k-fold splits
+
+
+def _kfold_twin(n, k, seed, bug):
+    """k-fold splits with one of the usual mistakes (the rule itself is data.kfold_split's)."""
+    rng = np.random.default_rng(seed)
+    order = np.arange(n) if bug == "no shuffle" else rng.permutation(n)
+    size = n // k
+    if bug == "remainder dropped":
+        folds = [order[i * size:(i + 1) * size] for i in range(k)]
+    elif bug == "remainder last":
+        folds = [order[i * size:(i + 1) * size] for i in range(k - 1)] + [order[(k - 1) * size:]]
+    elif bug == "ceil":
+        big = -(-n // k)
+        folds = [order[i * big:(i + 1) * big] for i in range(k)]
+    elif bug == "new permutation per fold":
+        folds = [order if i == 0 else rng.permutation(n) for i in range(k)]
+        folds = [np.array_split(f, k)[i] for i, f in enumerate(folds)]
+    else:
+        folds = np.array_split(order, k)
+    splits = []
+    for i, val in enumerate(folds):
+        if bug == "train includes val":
+            train = np.arange(n)
+        elif bug == "train before":
+            train = np.concatenate([np.zeros(0, int)] + folds[:i])
+        else:
+            train = np.concatenate([np.zeros(0, int)] + folds[:i] + folds[i + 1:])
+        splits.append((np.sort(train), np.sort(val)))
+    return splits
+
+
+KFOLD_BUGS = {
+    "no shuffle": "no shuffle: fold 0 is the first rows, and so on (with sorted data each fold "
+                  "is one range of x); draw order = rng.permutation(n) first",
+    "remainder dropped": "the last n % k samples dropped: every fold has n // k, so some "
+                         "samples are never validated",
+    "remainder last": "all n % k extra samples in the last fold: the first n % k folds get one "
+                      "extra each (np.array_split)",
+    "ceil": "folds of ceil(n / k) with a short last fold: the sizes must differ by at most one",
+    "new permutation per fold": "a new permutation for every fold: the folds overlap, some "
+                                "samples validated twice and some never; shuffle once",
+    "train includes val": "the validation fold left in the training set: train on the OTHER "
+                          "folds only",
+    "train before": "training on the folds before fold i only: train on every fold but i",
+}
+
+
+def _fold_of(splits, n):
+    """(n,) int: which fold validates each sample (-1: none; the last one if several)."""
+    out = np.full(n, -1)
+    for i, (_, val) in enumerate(splits):
+        out[np.asarray(val, dtype=int)] = i
+    return out
+
+
+def _counts(splits, n):
+    """(2, n): how often each sample is validated (once) and trained on (k - 1 times)."""
+    def count(part):
+        return np.bincount(np.concatenate([np.asarray(pair[part], dtype=int).ravel()
+                                           for pair in splits]), minlength=n)
+    return np.stack([count(1), count(0)])
+
+
+def _train_members(splits, n):
+    """(k, n) 0/1: row i marks the samples fold i trains on."""
+    out = np.zeros((len(splits), n), dtype=int)
+    for i, (train, _) in enumerate(splits):
+        out[i, np.asarray(train, dtype=int)] = 1
+    return out
+
+
+def _kfold_call(kfold_indices, n, k, seed, view):
+    splits = kfold_indices(n, k, np.random.default_rng(seed))
+    return view(list(splits), n)
+
+
+def _kfold_mistakes(n, k, seed, view, expected):
+    return merge_same(without_answer(
+        {text: view(_kfold_twin(n, k, seed, bug), n) for bug, text in KFOLD_BUGS.items()},
+        expected))
+
+
+def _sizes(splits, n):
+    return [int(np.size(val)) for _, val in splits]
+
+
+@part("ex07_kfold", points=2)
+def kfold_part(t, kfold_indices):
+    """k-fold splits: shuffle once, k folds of nearly equal size, train on the others"""
+    for n, k, seed, view, what in [
+            (10, 5, 0, _fold_of, "n = 10, k = 5, rng = default_rng(0): the fold that validates "
+                                 "each sample"),
+            (10, 4, 1, _sizes, "n = 10, k = 4: the fold sizes (the first n % k folds get one "
+                               "more)"),
+            (37, 6, 2, _counts, "n = 37, k = 6: how often each sample is validated (once) and "
+                                "trained on (k - 1 = 5 times)"),
+            (23, 5, 3, _train_members, "n = 23, k = 5: the samples each round trains on (k, n) "
+                                       "0/1")]:
+        expected = view(kfold_split(n, k, seed=seed), n)
+        t.equal(what, lambda n=n, k=k, seed=seed, view=view:
+                _kfold_call(kfold_indices, n, k, seed, view), expected,
+                mistakes=_kfold_mistakes(n, k, seed, view, expected))

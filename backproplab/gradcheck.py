@@ -337,9 +337,10 @@ def check_layer(layer, x, mode="full", k=10, eps=1e-6, tol=None, seed=0, avoid_k
         # size 10, i.e. 1e-9 on the gradient after dividing by 2 eps) disappears. What is
         # left is the rounding of the outputs that moved: their size sets the noise.
         moved = out != out0
-        if not moved.any():  # the step was below the outputs' resolution: no information
-            return 0.0, math.inf
-        return np.sum((out - out0) * upstream), float(np.sum(np.abs(out[moved] * upstream[moved])))
+        if not moved.any():  # the step was below the outputs' resolution: see _check
+            return 0.0, float(np.sum(np.abs(out * upstream))), False
+        return (np.sum((out - out0) * upstream),
+                float(np.sum(np.abs(out[moved] * upstream[moved]))), True)
 
     def backward():
         _zero_grad(layer)
@@ -426,9 +427,9 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
     """Compare analytic and numerical gradients of ``forward()`` for each named tensor.
 
     tensors : dict name -> float64 ndarray that ``forward`` reads; perturbed in place and
-        restored. forward() -> loss, or (loss, size of the terms it added up) when it knows
-        better than |loss| what sets its rounding noise (size inf: no output moved, so the
-        loss carries no information about the step) (one forward pass); backward() ->
+        restored. forward() -> loss, or (loss, size of the terms it added up, whether any
+        output moved) when it knows better than |loss| what sets its rounding noise (one
+        forward pass); backward() ->
         dict name -> gradient, called right after a forward pass. ``module`` is walked for
         Dropout generators and ReLU inputs.
     """
@@ -447,7 +448,10 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
     rewind = _rng_rewinder(module)
 
     raised = []  # messages of errors raised by forward passes
-    noise = []   # rounding noise of each loss evaluated, in the loss's units
+    # Rounding noise of each loss evaluated, in the loss's units. Negative: the step moved
+    # no output at all (or left the loss bit for bit the same), so the loss says only that
+    # the change was below its resolution, |change| <= -noise.
+    noise = []
     base = []    # the losses evaluated; the first is the unperturbed one
 
     def loss():
@@ -459,10 +463,10 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
             raised.append(f"{type(err).__name__}: {err}")
             value = math.nan
         if isinstance(value, tuple):
-            value, size = value
-        else:  # a loss that did not change at all tells nothing about the step
-            size = math.inf if noise and value == base[0] else abs(value)
-        noise.append(NOISE_ULPS * np.finfo(np.float64).eps * size)
+            value, size, moved = value
+        else:
+            size, moved = abs(value), not (noise and value == base[0])
+        noise.append(NOISE_ULPS * np.finfo(np.float64).eps * size * (1 if moved else -1))
         base[:] = base or [value]
         return float(value)
 
@@ -507,8 +511,8 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
 def _resolved_steps(report, name, measure):
     """Run ``measure(c) -> (numerical values, their rounding noise)`` at relative step
     c = eps, and again at a larger c while the values do not stand above their noise (at
-    most MAX_GROWTHS times). Noise inf marks an entry whose step moved no output at all (no
-    information). A larger step is kept only if its values agree with the smaller step's
+    most MAX_GROWTHS times). Negative noise marks an entry whose step moved no output at all
+    (no information beyond a bound). A larger step is kept only if its values agree with the smaller step's
     within that step's noise: then the loss is close to linear on the larger scale, and the
     larger step only removed noise. A larger step reached from steps that moved nothing is
     kept only once a still larger one confirms it: it may have jumped across a kink or out
@@ -519,14 +523,14 @@ def _resolved_steps(report, name, measure):
     for _ in range(MAX_GROWTHS):
         if not np.isfinite(num).all():
             break
-        informative = np.isfinite(num_noise)
+        informative = num_noise >= 0
         big = float(np.max(np.abs(num[informative]), initial=0.0))
         if (informative.any() and tentative is None
                 and big >= RESOLVE * np.max(num_noise[informative])):
             break
         bigger, bigger_noise = measure(c * STEP_GROWTH)
         if not informative.any():  # nothing moved yet: take the larger step on trial
-            if np.isfinite(bigger_noise).any():
+            if (bigger_noise >= 0).any():
                 tentative = (c, num, num_noise)
             c, num, num_noise = c * STEP_GROWTH, bigger, bigger_noise
             continue
@@ -566,10 +570,12 @@ def _check_entries(report, name, t, grad, loss, rng, k, noise):
         return num[order], pair / (2 * c * scale[order])
 
     values, value_noise = _resolved_steps(report, name, measure)
-    silent = int(np.sum(np.isinf(value_noise)))
+    silent = int(np.sum(value_noise < 0))
     if silent:
         report.notes.append(f"'{name}': perturbing {silent} of its entries moved no output at "
-                            "all (below the outputs' rounding), so they were not compared")
+                            "all, so their derivative is below the outputs' rounding: that "
+                            "bound is what they are compared with")
+    value_noise = np.abs(value_noise)
     num, err = np.full(t.shape, np.nan), np.full(t.shape, np.nan)
     if indices:
         order = tuple(np.array(indices).T)
@@ -605,7 +611,7 @@ def _check_direction(report, name, t, grad, loss, rng, noise):
                 _pair_noise(np.array([noise[-2:]])) / (2 * c))
 
     numerical, num_noise = _resolved_steps(report, name, measure)
-    numerical, floor = float(numerical[0]), float(num_noise[0]) / report.tol
+    numerical, floor = float(numerical[0]), abs(float(num_noise[0])) / report.tol
     analytic = float(np.sum(grad * v))
     err = float(_rel_errors(np.float64(analytic), np.float64(numerical), floor))
     report.errors[name] = err
@@ -640,9 +646,11 @@ def _usable_gradient(name, grad, shape, notes):
 
 def _pair_noise(pairs):
     """Noise of L+ - L- for rows of (noise of L+, noise of L-): their sum, where a loss that
-    moved nothing (inf) counts as exact if the other one moved; inf if neither moved."""
-    both = np.all(np.isinf(pairs), axis=1)
-    return np.where(both, np.inf, np.sum(np.where(np.isinf(pairs), 0.0, pairs), axis=1))
+    moved nothing (negative) counts as exact if the other one moved; if neither moved, the
+    negated bound on a change that could hide below the loss's resolution."""
+    both = np.all(pairs < 0, axis=1)
+    return np.where(both, -np.sum(np.abs(pairs), axis=1),
+                    np.sum(np.where(pairs < 0, 0.0, pairs), axis=1))
 
 
 def _rms(t):

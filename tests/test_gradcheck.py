@@ -613,3 +613,18 @@ def test_the_old_fixed_step_and_floor_would_fail_at_the_extremes():
     report = check_layer(_sabotaged(layer, "W", "zeroed"), tiny)
     assert not report.passed and report.errors["W"] > 1e3 * report.tol
     assert rel_error(np.zeros((5, 5)), 1e-10 * np.ones((5, 5)), floor=1e-2) < 1e-7  # the old way
+
+
+@pytest.mark.parametrize("scale", [1e-10, 1.0, 1e10])
+@pytest.mark.parametrize("mode", MODES)
+def test_an_entry_that_moves_no_output_is_still_compared(scale, mode):
+    """Perturbing a negative ReLU input moves no output: its derivative is 0 to within the
+    outputs' rounding, and an analytic gradient of 1 there (no mask at all) must fail."""
+    class ReLUNoMask(ReLU):
+        def backward(self, grad_out, input_grad=True):
+            return grad_out  # BUG: passes the gradient where the input was negative too
+
+    x = randn(8, 6) * scale
+    assert check_layer(ReLU(), x, mode=mode).passed
+    report = check_layer(ReLUNoMask(), x, mode=mode, k=20)
+    assert not report.passed and report.errors["input"] > 0.1, str(report)

@@ -42,15 +42,20 @@ def tiny_batch(seed, n=12):
     return X[pick], y[pick]
 
 
-def overfit_tiny_batch(seed, n=12, hidden=64, steps=500, lr=1.0, bug=None):
-    """Train a 2-``hidden``-3 ReLU network on ``tiny_batch(seed, n)`` alone; ``bug="relu_mask"``
-    plants :class:`ReLUMaskFromGradient`. Returns the first and final loss and the final
-    training accuracy."""
-    X, y = tiny_batch(seed, n)
+def tiny_network(seed, hidden=64, bug=None):
+    """A 2-``hidden``-3 ReLU network, initialised from ``seed``; ``bug="relu_mask"`` plants
+    :class:`ReLUMaskFromGradient`."""
     rng = np.random.default_rng(seed)
-    model = Sequential(Linear(2, hidden, rng=rng),
-                       ReLUMaskFromGradient() if bug == "relu_mask" else ReLU(),
-                       Linear(hidden, 3, rng=rng))
+    return Sequential(Linear(2, hidden, rng=rng),
+                      ReLUMaskFromGradient() if bug == "relu_mask" else ReLU(),
+                      Linear(hidden, 3, rng=rng))
+
+
+def overfit_tiny_batch(seed, n=12, hidden=64, steps=500, lr=1.0, bug=None):
+    """Train ``tiny_network(seed, hidden, bug)`` on ``tiny_batch(seed, n)`` alone. Returns the
+    first and final loss and the final training accuracy."""
+    X, y = tiny_batch(seed, n)
+    model = tiny_network(seed, hidden, bug)
     losses = train_steps(model, X, y, steps, lr)
     accuracy = float(np.mean(np.argmax(model(X), axis=1) == y))
     return {"first_loss": losses[0], "final_loss": losses[-1], "accuracy": accuracy}

@@ -190,6 +190,18 @@ class Value:
         x = self.data  # d/da = 1 where a > 0, else 0 (the kink at 0 gets 0, as in PyTorch)
         return Value(x if x > 0 else 0.0, "", "relu", self, 1.0 if x > 0 else 0.0)
 
+    def max(self, other):
+        """The larger of ``self`` and ``other`` (a Value or a number). The max gate *routes*
+        the gradient: all of it to the larger input, none to the other; at a tie half to
+        each, as PyTorch's ``torch.maximum`` (and as a central difference measures). NaN in
+        either input gives NaN."""
+        a, b = self.data, _float(other)
+        out = a if a >= b or a != a else b
+        da = 1.0 if a > b else 0.5 if a == b else 0.0  # d max / da; d max / db = 1 - da
+        if isinstance(other, Value):
+            return Value(out, "", "max", self, da, other, 1.0 - da)
+        return Value(out, "", "max", self, da)
+
     @staticmethod
     def sum(values, start=0.0):
         """Sum many values in one node: d(sum)/d(each) = 1.

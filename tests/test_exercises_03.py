@@ -18,13 +18,14 @@ NAME = "03_chain_rule_and_graphs"
 EX = Exercise(NAME)
 notebook = EX.notebook
 POINTS = {"ex03_central_difference": 2, "ex03_value_ops": 3, "ex03_value_functions": 2,
-          "ex03_topological_sort": 3, "ex03_backward": 3, "ex03_gd_step": 2}
+          "ex03_topological_sort": 3, "ex03_backward": 3, "ex03_gd_step": 2, "ex03_mlp_step": 3}
 ANSWERS = {"ex03_central_difference": ("central_difference", "central_difference"),
            "ex03_value_ops": ("value", "MyValue"),
            "ex03_value_functions": ("value", "MyValue"),
            "ex03_topological_sort": ("topological_sort", "topological_sort"),
            "ex03_backward": ("backward", "backward"),
-           "ex03_gd_step": ("gd_step", "gd_step")}
+           "ex03_gd_step": ("gd_step", "gd_step"),
+           "ex03_mlp_step": ("mlp_step", "mlp_step")}
 
 
 def answer(gid, old=None, new=None):
@@ -82,6 +83,16 @@ def test_backward_with_assignment_instead_of_accumulation_loses_every_point():
      True),
     ("ex03_gd_step", "w.grad = b.grad = 0.0 ", "pass ", "the gradients not zeroed", True,
      False),
+    ("ex03_mlp_step", "p.data -= lr * p.grad", "p.data += lr * p.grad",
+     "along the gradient (p.data += lr * p.grad) instead of against it", True, True),
+    ("ex03_mlp_step", "/ len(X)", "", "the summed squared error instead of the mean", True,
+     True),
+    ("ex03_mlp_step", "model.zero_grad() ", "pass ", "the gradients not zeroed", True, False),
+    ("ex03_mlp_step", "model(x)[0].tanh()", "model(x)[0]",
+     "the tanh on the network's output forgotten", True, True),
+    ("ex03_mlp_step", "for p in model.parameters():",
+     "for p in [w for layer in model.layers for ws, _ in layer for w in ws]:",
+     "the biases not updated", True, True),
 ])
 def test_a_planted_bug_loses_points_and_is_named(gid, old, new, phrase, everywhere, zero):
     result = grade(gid, answer(gid, old, new))
@@ -158,7 +169,8 @@ def test_the_grader_takes_exactly_the_points_of_the_buggy_part(tmp_path):
                for line in backward.messages)
 
 
-def test_a_loss_returned_as_a_value_gets_a_clear_message():
-    result = grade("ex03_gd_step", answer("ex03_gd_step", "return loss.data", "return loss"))
+@pytest.mark.parametrize("gid", ["ex03_gd_step", "ex03_mlp_step"])
+def test_a_loss_returned_as_a_value_gets_a_clear_message(gid):
+    result = grade(gid, answer(gid, "return loss.data", "return loss"))
     assert result.score == 0
     assert all("return loss.data, a float" in test.message for test in result.tests)

@@ -12,14 +12,15 @@ import pytest
 from backproplab.grading.check import run_part
 from backproplab.grading.grader import parse_sources
 from backproplab.grading.registry import get_part
+from backproplab.grading.parts.ex04_backward_pass import LOOP_CASES
 from exercise_support import Exercise, assert_named, part_report, with_bug, without_outputs
 
 NAME = "04_backward_pass"
 EX = Exercise(NAME)
 notebook = EX.notebook
 POINTS = {"ex04_linear_backward": 3, "ex04_relu_backward": 2, "ex04_sigmoid_backward": 2,
-          "ex04_softmax_ce_backward": 2, "ex04_mlp_backward": 4, "ex04_numerical_gradient": 2,
-          "ex04_mylinear": 3}
+          "ex04_softmax_ce_backward": 2, "ex04_backward_layers": 4, "ex04_numerical_gradient": 2,
+          "ex04_mylinear": 3, "ex04_overfit": 3}
 ANSWERS = {gid: (gid[5:], gid[5:]) for gid in POINTS}
 ANSWERS["ex04_mylinear"] = ("mylinear", "MyLinear")
 
@@ -37,9 +38,9 @@ def grade(gid, obj):
 # -- the named mistakes: each loses every point of its part, and is named in every test ---------
 
 NAMED = [
-    ("ex04_linear_backward", "dW = X.T @ dY", "dW = dY.T @ X", "a transposed weight gradient"),
-    ("ex04_linear_backward", "db = dY.sum(axis=0)", "db = dY", "db not summed over the batch"),
-    ("ex04_linear_backward", "db = dY.sum(axis=0)", "db = dY.mean(axis=0)",
+    ("ex04_linear_backward", "dW = X.T @ dZ", "dW = dZ.T @ X", "a transposed weight gradient"),
+    ("ex04_linear_backward", "db = dZ.sum(axis=0)", "db = dZ", "db not summed over the batch"),
+    ("ex04_linear_backward", "db = dZ.sum(axis=0)", "db = dZ.mean(axis=0)",
      "db not summed over the batch"),
     ("ex04_softmax_ce_backward", "return (P - T) / N", "return P - T", "a forgotten 1/N"),
     ("ex04_sigmoid_backward", "return dA * A * (1 - A)",
@@ -49,13 +50,18 @@ NAMED = [
      "a ReLU mask from the wrong tensor"),
     ("ex04_relu_backward", "return dA * (Z > 0)", "return np.maximum(dA, 0)",
      "a ReLU mask from the wrong tensor"),
-    ("ex04_mlp_backward", "dZ1 = dA1 * (Z1 > 0)", "dZ1 = dA1 * (dA1 > 0)",
-     "a ReLU mask from the wrong tensor"),
-    ("ex04_mlp_backward", "dW1 = X.T @ dZ1", "dW1 = dZ1.T @ X", "a transposed weight gradient"),
-    ("ex04_mlp_backward", "dW2 = A1.T @ dZ2", "dW2 = dZ2.T @ A1", "a transposed weight gradient"),
-    ("ex04_mlp_backward", "db1 = dZ1.sum(axis=0)", "db1 = dZ1.mean(axis=0)",
+    ("ex04_backward_layers", "dW[l] = A[l - 1].T @ dZ", "dW[l] = dZ.T @ A[l - 1]",
+     "a transposed weight gradient"),
+    ("ex04_backward_layers", "db[l] = dZ.sum(axis=0)", "db[l] = dZ.mean(axis=0)",
      "db not summed over the batch"),
-    ("ex04_mlp_backward", "db2 = dZ2.sum(axis=0)", "db2 = dZ2", "db not summed over the batch"),
+    ("ex04_backward_layers", "return dW, db, dA", "return dW, db, dZ",
+     "dX taken from the last dZ"),
+    ("ex04_backward_layers",
+     "dW[l] = A[l - 1].T @ dZ                  # (D_{l-1}, N) @ (N, D_l)\n"
+     "        db[l] = dZ.sum(axis=0) ",
+     "dW[l] = A[l - 1].T @ dZ / len(dZ)\n        db[l] = dZ.sum(axis=0) / len(dZ) ",
+     "divided by N again"),
+    ("ex04_overfit", "p.data -= lr * p.grad", "p.data += lr * p.grad", "along the gradient"),
 ]
 
 
@@ -67,27 +73,29 @@ def test_a_named_mistake_loses_every_point_and_is_named(gid, old, new, phrase):
 
 
 def test_feedback_shows_expected_and_got_with_shapes():
-    result = grade("ex04_linear_backward", answer("ex04_linear_backward", "dW = X.T @ dY",
-                                                  "dW = dY.T @ X"))
+    result = grade("ex04_linear_backward", answer("ex04_linear_backward", "dW = X.T @ dZ",
+                                                  "dW = dZ.T @ X"))
     assert "dW looks like a transposed weight gradient" in result.tests[0].message
     assert "expected shape (3, 2), got shape (2, 3)" in result.tests[0].message
     square = result.tests[1].message  # the square layer: the same shape, other values
     assert "expected shape (3, 3) [" in square and "got shape (3, 3) [" in square
 
 
-def test_a_mask_from_the_output_of_the_wrong_layer_is_named_where_shapes_allow():
-    result = grade("ex04_mlp_backward", answer("ex04_mlp_backward", "dZ1 = dA1 * (Z1 > 0)",
-                                               'dZ1 = dA1 * (cache["Z2"] > 0)'))
-    assert result.score == 0
-    assert_named(result, "a ReLU mask from the output of the wrong layer", everywhere=False)
+def test_a_mask_off_by_one_layer_is_named_where_shapes_allow():
+    result = grade("ex04_backward_layers", answer(
+        "ex04_backward_layers", "dZ = dA * (Z[l - 1] > 0)", "dZ = dA * (Z[l] > 0)"))
+    passed = [test.name for test in result.tests if test.passed]
+    assert passed == [next(iter(LOOP_CASES)) + ": dW, db and dX"]  # K = 1 has no mask
+    assert_named(result, "the ReLU mask of the wrong layer (Z[l] > 0 instead of Z[l - 1] > 0",
+                 everywhere=False)
 
 
 # -- other bugs -----------------------------------------------------------------------------------
 
 OTHERS = [
     # gid, old, new, phrase, loses every point
-    ("ex04_linear_backward", "dX = dY @ W.T", "dX = dY @ W", "dY @ W instead of dY @ W.T", True),
-    ("ex04_linear_backward", "dW = X.T @ dY", "dW = X.T @ dY / len(X)",
+    ("ex04_linear_backward", "dX = dZ @ W.T", "dX = dZ @ W", "dZ @ W instead of dZ @ W.T", True),
+    ("ex04_linear_backward", "dW = X.T @ dZ", "dW = X.T @ dZ / len(X)",
      "the weight gradient averaged over the batch", True),
     ("ex04_relu_backward", "return dA * (Z > 0)", "return dA * (Z >= 0)", "the mask Z >= 0",
      False),
@@ -102,9 +110,18 @@ OTHERS = [
     ("ex04_softmax_ce_backward", "return (P - T) / N", "return (T - P) / N", "(the sign)", True),
     ("ex04_softmax_ce_backward", "return (P - T) / N", "return (P - T) / (N * C)",
      "divided by N * C", True),
-    ("ex04_mlp_backward", "dZ1 = dA1 * (Z1 > 0)", "dZ1 = dA1", "the ReLU mask forgotten", True),
-    ("ex04_mlp_backward", "dA1 = dZ2 @ params[\"W2\"].T", "dA1 = dZ2 @ params[\"W2\"].T / len(X)",
-     "a ReLU mask", False),  # not a named pattern: only checks that points are lost
+    ("ex04_backward_layers", "dZ = dA * (Z[l - 1] > 0)", "dZ = dA", "the ReLU mask forgotten",
+     False),  # K = 1 has no mask: that test passes
+    ("ex04_backward_layers", "dZ = dA * (Z[l - 1] > 0)", "dZ = dA * (dA > 0)",
+     "a ReLU mask from the wrong tensor (dA > 0", False),
+    ("ex04_backward_layers", "dW[l] = A[l - 1].T @ dZ", "dW[l] = A[l].T @ dZ", "KeyError", True),
+    ("ex04_backward_layers", "for l in range(len(W), 0, -1):", "for l in range(len(W), 1, -1):",
+     "did the loop stop before layer 1?", True),
+    ("ex04_overfit", "        model.zero_grad()                                   # gradients "
+     "accumulate: reset\n", "", "zero_grad() not called", False),
+    ("ex04_overfit", "for p in model.parameters():",
+     "for p in [q for name, q in model.named_parameters() if name.endswith('W')]:",
+     "the biases not updated", True),
     ("ex04_numerical_gradient", "grad[i] = (f_plus - f_minus) / (2 * eps)",
      "grad[i] = (f_plus - f_minus) / eps", "divided by eps instead of 2 eps", False),
     ("ex04_numerical_gradient", "        x[i] = old                       # restored exactly\n",
@@ -143,7 +160,7 @@ def test_the_numpy_overflow_of_a_naive_softmax_is_a_note_not_an_error():
 
 
 def test_the_grader_takes_exactly_the_points_of_the_buggy_part(tmp_path):
-    nb = with_bug(notebook(), "ex04_linear_backward_answer", "dW = X.T @ dY", "dW = dY.T @ X")
+    nb = with_bug(notebook(), "ex04_linear_backward_answer", "dW = X.T @ dZ", "dW = dZ.T @ X")
     sources = parse_sources({EX.path.name: EX.path.read_bytes()})
     # graded without error, the file unchanged
     report = EX.grade_submission(tmp_path, without_outputs(nb), sources,

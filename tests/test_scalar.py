@@ -96,6 +96,57 @@ def test_relu_kink_gets_zero_gradient():
     assert a.grad == 0.0
 
 
+# ------------------------------------------------------------------------------- the max gate
+
+@pytest.mark.parametrize("x0, y0", [(0.7, -1.2), (-0.3, 2.5), (4.0, 3.999)])
+def test_max_routes_the_whole_gradient_to_the_larger_input(x0, y0):
+    x, y = Value(x0), Value(y0)
+    m = x.max(y)
+    assert m.data == max(x0, y0) and m.op == "max" and m.children == (x, y)
+    (m * 3.0).backward()
+    larger, smaller = (x, y) if x0 > y0 else (y, x)
+    assert (larger.grad, smaller.grad) == (3.0, 0.0)
+    assert x.grad == pytest.approx(numeric_derivative(lambda t: 3 * max(t, y0), x0, 1e-4))
+    assert y.grad == pytest.approx(numeric_derivative(lambda t: 3 * max(x0, t), y0, 1e-4))
+
+
+def test_max_splits_a_tie_in_half_as_a_central_difference_does():
+    x, y = Value(1.5), Value(1.5)
+    x.max(y).backward()
+    assert (x.grad, y.grad) == (0.5, 0.5)
+    assert numeric_derivative(lambda t: max(t, 1.5), 1.5) == pytest.approx(0.5)
+    z = Value(2.0)
+    z.max(z).backward()  # max(z, z) = z
+    assert z.grad == 1.0
+
+
+def test_max_with_a_number_is_relu_away_from_the_kink():
+    for x0 in (-2.0, 0.3):
+        a, b = Value(x0), Value(x0)
+        r, m = a.relu(), b.max(0.0)
+        r.backward()
+        m.backward()
+        assert (m.data, b.grad) == (r.data, a.grad)
+        assert m.children == (b,)
+    c = Value(0.0)
+    c.max(0.0).backward()
+    assert c.grad == 0.5  # at the kink: half, where relu() takes 0 (both are subgradients)
+
+
+def test_max_gate_in_cs231n_circuit():
+    # f = 2 (x y + max(z, w)): add distributes, max routes, multiply swaps
+    x, y, z, w = Value(3.0), Value(-4.0), Value(2.0), Value(-1.0)
+    f = (x * y + z.max(w)) * 2.0
+    f.backward()
+    assert f.data == -20.0
+    assert (x.grad, y.grad, z.grad, w.grad) == (-8.0, 6.0, 2.0, 0.0)
+
+
+def test_max_propagates_nan():
+    assert math.isnan(Value(math.nan).max(1.0).data)
+    assert math.isnan(Value(1.0).max(Value(math.nan)).data)
+
+
 # ---------------------------------------------------------------------------------------- Value.sum
 
 def test_value_sum_equals_builtin_sum_in_data_and_gradients():

@@ -1,6 +1,7 @@
 """Parts of exercise 03 (the chain rule and computational graphs): a central difference, the
 local derivatives of a small ``MyValue`` class, a topological sort, a backward pass that
-accumulates, and a gradient-descent step on a ``backproplab.Value`` neuron.
+accumulates, a gradient-descent step on a ``backproplab.Value`` neuron, and a training step of
+a network made of Values (``backproplab.scalar_nn.ValueMLP``).
 
 The graphs the topological sort and the backward pass are tested on are made of ``_Node``, a
 reference node defined here (``data``, ``grad``, ``children``, ``local_grads``, and nothing
@@ -12,6 +13,7 @@ import math
 from collections import Counter
 
 from ...scalar import Value
+from ...scalar_nn import ValueMLP
 from ..registry import part
 
 # -- reference implementations -------------------------------------------------------------
@@ -452,23 +454,33 @@ def backward_part(t, backward):
 GD_X, GD_Y = [-1.5, -0.5, 0.5, 2.0], [-0.9, -0.6, 0.1, 0.95]
 
 
-def _gd_reference(w0, b0, lr, steps=1, grads=(0.0, 0.0), sign=-1.0, mean=True, zero=True,
-                  update=True):
-    """Steps of gradient descent with backproplab.Value; returns [loss of the last step, w, b]."""
-    w, b = Value(w0), Value(b0)
-    w.grad, b.grad = grads
+def _descend(params, outputs, targets, lr, steps, sign=-1.0, mean=True, zero=True,
+             update=True, frozen=()):
+    """``steps`` steps of gradient descent on the mean squared error of ``outputs()`` (a list
+    of Values, a new graph per call) against ``targets``, with the usual bugs as options;
+    returns the loss of the last step. Parameters in ``frozen`` are never updated."""
     loss_value = None
     for _ in range(steps):
         if zero:
-            w.grad = b.grad = 0.0
-        terms = [((w * x + b).tanh() - y) ** 2 for x, y in zip(GD_X, GD_Y)]
-        loss = Value.sum(terms) / (len(GD_X) if mean else 1)
+            for p in params:
+                p.grad = 0.0
+        terms = [(o - t) ** 2 for o, t in zip(outputs(), targets)]
+        loss = Value.sum(terms) / (len(targets) if mean else 1)
         loss.backward()
         if update:
-            for p in (w, b):
-                p.data += sign * lr * p.grad
+            for p in params:
+                if not any(p is q for q in frozen):
+                    p.data += sign * lr * p.grad
         loss_value = loss.data
-    return [loss_value, w.data, b.data]
+    return loss_value
+
+
+def _gd_reference(w0, b0, lr, steps=1, grads=(0.0, 0.0), **bug):
+    """Steps of gradient descent with backproplab.Value; returns [loss of the last step, w, b]."""
+    w, b = Value(w0), Value(b0)
+    w.grad, b.grad = grads
+    loss = _descend((w, b), lambda: [(w * x + b).tanh() for x in GD_X], GD_Y, lr, steps, **bug)
+    return [loss, w.data, b.data]
 
 
 def _gd_run(gd_step, w0, b0, lr, steps=1, grads=(0.0, 0.0)):
@@ -484,17 +496,23 @@ def _gd_run(gd_step, w0, b0, lr, steps=1, grads=(0.0, 0.0)):
     return run
 
 
-def _gd_mistakes(w0, b0, lr, steps=1, grads=(0.0, 0.0)):
+def _descent_mistakes(reference, not_updated):
+    """The usual bugs of a gradient-descent step, each computed by ``reference(**bug)``."""
+    def bug(**kwargs):
+        return lambda: reference(**kwargs)
     return {
         "a step along the gradient (p.data += lr * p.grad) instead of against it":
-            lambda: _gd_reference(w0, b0, lr, steps, grads, sign=1.0),
-        "the summed squared error instead of the mean (a forgotten 1/N)":
-            lambda: _gd_reference(w0, b0, lr, steps, grads, mean=False),
+            bug(sign=1.0),
+        "the summed squared error instead of the mean (a forgotten 1/N)": bug(mean=False),
         "the gradients not zeroed before backward(): each step used the sum of all "
-        "gradients so far": lambda: _gd_reference(w0, b0, lr, steps, grads, zero=False),
-        "w.data and b.data not updated": lambda: _gd_reference(w0, b0, lr, steps, grads,
-                                                               update=False),
+        "gradients so far": bug(zero=False),
+        not_updated: bug(update=False),
     }
+
+
+def _gd_mistakes(w0, b0, lr, steps=1, grads=(0.0, 0.0)):
+    return _descent_mistakes(lambda **bug: _gd_reference(w0, b0, lr, steps, grads, **bug),
+                             "w.data and b.data not updated")
 
 
 @part("ex03_gd_step", points=2)
@@ -510,3 +528,64 @@ def gd_step_part(t, gd_step):
     t.close("20 steps from w = -1, b = 0.5, lr = 0.3: [last loss, w, b]",
             _gd_run(gd_step, -1.0, 0.5, 0.3, steps=20), _gd_reference(-1.0, 0.5, 0.3, steps=20),
             mistakes=_gd_mistakes(-1.0, 0.5, 0.3, steps=20))
+
+
+# -- part 7: a training step of a network of Values ---------------------------------------------
+
+MLP_X = [[0.5, -1.0], [1.5, 0.25], [-0.75, 0.8], [0.1, 0.1], [2.0, -0.5], [-1.2, -0.3]]
+MLP_T = [1.0, -1.0, 1.0, -1.0, -1.0, 1.0]
+
+
+def _mlp(sizes, seed, grads):
+    model = ValueMLP(sizes, seed=seed)
+    for p in model.parameters():
+        p.grad = grads
+    return model
+
+
+def _mlp_state(loss, model):
+    return [loss, *(p.data for p in model.parameters())]
+
+
+def _mlp_reference(sizes, seed, lr, steps=1, grads=0.0, tanh=True, biases=True, **bug):
+    """[loss of the last step, every parameter after it] of the reference training."""
+    model = _mlp(sizes, seed, grads)
+    frozen = () if biases else [bias for layer in model.layers for _, bias in layer]
+    outputs = (lambda: [model(x)[0].tanh() for x in MLP_X]) if tanh \
+        else (lambda: [model(x)[0] for x in MLP_X])
+    loss = _descend(model.parameters(), outputs, MLP_T, lr, steps, frozen=frozen, **bug)
+    return _mlp_state(loss, model)
+
+
+def _mlp_run(mlp_step, sizes, seed, lr, steps=1, grads=0.0):
+    def run():
+        model = _mlp(sizes, seed, grads)
+        loss = None
+        for _ in range(steps):
+            loss = mlp_step(model, [list(x) for x in MLP_X], list(MLP_T), lr)
+        if isinstance(loss, Value):
+            raise TypeError("mlp_step returned the loss as a Value: return loss.data, a float")
+        return _mlp_state(loss, model)
+    return run
+
+
+def _mlp_mistakes(sizes, seed, lr, steps=1, grads=0.0):
+    def reference(**bug):
+        return _mlp_reference(sizes, seed, lr, steps, grads, **bug)
+    return {**_descent_mistakes(reference, "the parameters not updated"),
+            "the tanh on the network's output forgotten": lambda: reference(tanh=False),
+            "the biases not updated (only the weights)": lambda: reference(biases=False)}
+
+
+@part("ex03_mlp_step", points=3)
+def mlp_step_part(t, mlp_step):
+    """a training step of a network made of Values"""
+    for name, sizes, seed, lr, steps, grads in [
+            ("one step of a 2-4-1 network on 6 points, lr = 0.5", (2, 4, 1), 3, 0.5, 1, 0.0),
+            ("one step with every p.grad at 1.0 left over from before", (2, 4, 1), 4, 0.5, 1,
+             1.0),
+            ("10 steps of a 2-3-3-1 network, lr = 0.3", (2, 3, 3, 1), 5, 0.3, 10, 0.0)]:
+        t.close(f"{name}: [loss, every parameter after the step]",
+                _mlp_run(mlp_step, sizes, seed, lr, steps, grads),
+                _mlp_reference(sizes, seed, lr, steps, grads),
+                mistakes=_mlp_mistakes(sizes, seed, lr, steps, grads))

@@ -1,6 +1,7 @@
 """Parts of exercise 04 (the backward pass in matrix form): the backward passes of a linear
-layer, ReLU, sigmoid and softmax + cross-entropy, a two-layer network's full backward pass, a
-numerical gradient, and a ``MyLinear`` layer checked with ``backproplab.gradcheck``.
+layer, ReLU, sigmoid and softmax + cross-entropy, the backward pass of a network of any depth
+as a loop over its layers, a numerical gradient, a ``MyLinear`` layer checked with
+``backproplab.gradcheck``, and the overfit-a-tiny-batch check.
 
 A backward pass returns several arrays at once, (dX, dW, db). Each test compares *all* of them,
 so that a bug in any one (a transposed dW, a bias gradient not summed over the batch) fails
@@ -12,6 +13,7 @@ in place cannot change the expected values of the next test.
 import numpy as np
 
 from ...data import one_hot
+from ...experiments.lesson04 import tiny_batch, tiny_network
 from ...functional import sigmoid, softmax
 from ...gradcheck import check_layer, numerical_gradient
 from ...layers import Linear, ReLU, Sequential
@@ -31,8 +33,8 @@ def _normal(*shape):
 
 
 def _linear_case(n, d, h):
-    X, W, dY = _normal(n, d), _normal(d, h), _normal(n, h)
-    return X, W, dY
+    X, W, dZ = _normal(n, d), _normal(d, h), _normal(n, h)
+    return X, W, dZ
 
 
 LINEAR_CASES = {
@@ -43,35 +45,35 @@ LINEAR_CASES = {
 }
 
 
-def linear_grads(dY, X, W):
-    return {"dX": dY @ W.T, "dW": X.T @ dY, "db": dY.sum(axis=0)}
+def linear_grads(dZ, X, W):
+    return {"dX": dZ @ W.T, "dW": X.T @ dZ, "db": dZ.sum(axis=0)}
 
 
-def _linear_mistakes(dY, X, W):
-    right = linear_grads(dY, X, W)
+def _linear_mistakes(dZ, X, W):
+    right = linear_grads(dZ, X, W)
     n, square = len(X), W.shape[0] == W.shape[1]
     return {
-        "a transposed weight gradient (dY.T @ X instead of X.T @ dY)": {"dW": right["dW"].T},
-        "db not summed over the batch (dY returned as it is, one row per example)":
-            {"db": dY},
+        "a transposed weight gradient (dZ.T @ X instead of X.T @ dZ)": {"dW": right["dW"].T},
+        "db not summed over the batch (dZ returned as it is, one row per example)":
+            {"db": dZ},
         "db not summed over the batch (the mean over the batch, N times too small; the 1/N "
-        "is already inside dY)": {"db": dY.mean(axis=0)},
+        "is already inside dZ)": {"db": dZ.mean(axis=0)},
         "db summed over the wrong axis (over the features instead of the batch)":
-            {"db": dY.sum(axis=1)},
-        "the weight gradient averaged over the batch (the 1/N is already inside dY)":
+            {"db": dZ.sum(axis=1)},
+        "the weight gradient averaged over the batch (the 1/N is already inside dZ)":
             {"dW": right["dW"] / n},
-        "dY @ W instead of dY @ W.T": {"dX": dY @ W if square else None},
+        "dZ @ W instead of dZ @ W.T": {"dX": dZ @ W if square else None},
     }
 
 
 @part("ex04_linear_backward", points=3)
 def linear_backward_part(t, linear_backward):
     """the backward pass of a linear layer"""
-    for name, (X, W, dY) in LINEAR_CASES.items():
+    for name, (X, W, dZ) in LINEAR_CASES.items():
         t.close_all(f"{name}: (dX, dW, db)",
-                    lambda X=X, W=W, dY=dY: linear_backward(dY.copy(), X.copy(), W.copy()),
-                    linear_grads(dY, X, W), mistakes=_linear_mistakes(dY, X, W),
-                    hint="expected dX = dY @ W.T, dW = X.T @ dY, db = dY.sum(axis=0)",
+                    lambda X=X, W=W, dZ=dZ: linear_backward(dZ.copy(), X.copy(), W.copy()),
+                    linear_grads(dZ, X, W), mistakes=_linear_mistakes(dZ, X, W),
+                    hint="expected dX = dZ @ W.T, dW = X.T @ dZ, db = dZ.sum(axis=0)",
                     rtol=1e-6, atol=1e-9)
 
 
@@ -200,110 +202,138 @@ def softmax_ce_backward_part(t, softmax_ce_backward):
             rtol=1e-6, atol=1e-9)
 
 
-# -- part 5: mlp_backward ----------------------------------------------------------------------
+# -- part 5: backward_layers ---------------------------------------------------------------------
 
 
-def _mlp_case(n, d, h, c, cross_entropy=False):
-    params = {"W1": _normal(d, h), "b1": _normal(h) * 0.5,
-              "W2": _normal(h, c) / np.sqrt(h), "b2": _normal(c) * 0.5}
-    X = _normal(n, d)
-    cache = mlp_forward(X, params)
-    if cross_entropy:
-        y = _RNG.integers(0, c, size=n)
-        loss = CrossEntropyLoss()
-        loss(cache["Z2"], y)
-        dZ2 = loss.backward()
-    else:
-        dZ2 = _normal(n, c) / n
-    return cache, params, dZ2
+def forward_layers(X, W, b):
+    """The lesson's forward pass: K layers, ReLU after all but the last; (logits, (A, Z))."""
+    K = len(W)
+    A, Z = {0: X}, {}
+    for l in range(1, K + 1):
+        Z[l] = A[l - 1] @ W[l] + b[l]
+        if l < K:
+            A[l] = np.maximum(Z[l], 0)
+    return Z[K], (A, Z)
 
 
-def mlp_forward(X, params):
-    Z1 = X @ params["W1"] + params["b1"]
-    A1 = np.maximum(Z1, 0)
-    return {"X": X, "Z1": Z1, "A1": A1, "Z2": A1 @ params["W2"] + params["b2"]}
-
-
-def mlp_grads(cache, params, dZ2, mask=None, transpose=False, bias=None, scale=1.0):
-    """The reference backward pass, and its usual bugs: ``mask`` a function of
-    (cache, dA1) giving the ReLU mask, ``transpose`` dW's transposed, ``bias`` a function
-    of dZ giving db."""
-    dZ2 = dZ2 * scale
-    bias = bias or (lambda dZ: dZ.sum(axis=0))
-    dW2 = cache["A1"].T @ dZ2
-    dA1 = dZ2 @ params["W2"].T
-    m = (cache["Z1"] > 0) if mask is None else mask(cache, dA1)
-    if m is None:
+def _loop_twin(W, cache, dZ, bug):
+    """A backward loop with one of the usual bugs; None where the bug cannot run (a shape or
+    a layer that does not exist), so that it is simply not offered as an explanation."""
+    A, Z = cache
+    K = len(W)
+    dW, db = {}, {}
+    try:
+        for l in range(K, 0, -1):
+            A_in = A[l] if bug == "A[l]" else A[l - 1]
+            dW[l] = dZ.T @ A_in if bug == "transposed" else A_in.T @ dZ
+            db[l] = dZ.mean(axis=0) if bug == "db mean" else dZ.sum(axis=0)
+            if bug == "1/N again":
+                dW[l], db[l] = dW[l] / len(dZ), db[l] / len(dZ)
+            dA = dZ @ W[l].T
+            if l > 1:
+                mask = {"mask Z[l]": Z[l] > 0, "mask dA": dA > 0,
+                        "no mask": np.ones_like(dA)}.get(bug, Z[l - 1] > 0)
+                if mask.shape != dA.shape:
+                    return None
+                dZ = dA * mask
+        if bug == "dX = dZ":
+            dA = dZ
+    except (KeyError, ValueError):  # A[K] does not exist; shapes that do not multiply
         return None
-    dZ1 = dA1 * m
-    dW1 = cache["X"].T @ dZ1
-    if transpose:
-        dW1, dW2 = dW1.T, dW2.T
-    return {"W1": dW1, "b1": bias(dZ1), "W2": dW2, "b2": bias(dZ2)}
+    return _labeled(dW, db, dA)
 
 
-def _same_shape(a, b):
-    return a if a.shape == b.shape else None
+def _labeled(dW, db, dX):
+    return {**{f"dW[{l}]": dW[l] for l in sorted(dW)}, **{f"db[{l}]": db[l] for l in sorted(db)},
+            "dX": dX}
 
 
-def _mlp_mistakes(cache, params, dZ2):
-    n = len(cache["X"])
-
-    def bug(**kwargs):
-        return lambda: mlp_grads(cache, params, dZ2, **kwargs) or {}
-
-    return {
-        "a ReLU mask from the wrong tensor (dA1 > 0 instead of Z1 > 0)":
-            bug(mask=lambda c, dA1: dA1 > 0),
-        "a ReLU mask from the output of the wrong layer (Z2 > 0 instead of Z1 > 0)":
-            bug(mask=lambda c, dA1: _same_shape(c["Z2"] > 0, dA1)),
-        "a ReLU mask from the wrong tensor (X > 0 instead of Z1 > 0)":
-            bug(mask=lambda c, dA1: _same_shape(c["X"] > 0, dA1)),
-        "the ReLU mask forgotten (dZ1 = dA1)": bug(mask=lambda c, dA1: np.ones_like(dA1)),
-        "a transposed weight gradient (dZ.T @ A instead of A.T @ dZ)": bug(transpose=True),
-        "db not summed over the batch (dZ returned as it is)": bug(bias=lambda dZ: dZ),
-        "db not summed over the batch (the mean over the batch instead of the sum)":
-            bug(bias=lambda dZ: dZ.mean(axis=0)),
-        "divided by N again (dZ2 already holds the 1/N of the loss)": bug(scale=1.0 / n),
-    }
-
-
-MLP_CASES = {
-    "N = 6, D = 3, H = 5, C = 2, a random dZ2": _mlp_case(6, 3, 5, 2),
-    "N = 5 and D = H = C = 4 (square: a transposed or misplaced gradient has the right shape)":
-        _mlp_case(5, 4, 4, 4),
-    "N = 12, D = 2, H = 8, C = 3, dZ2 from CrossEntropyLoss": _mlp_case(12, 2, 8, 3,
-                                                                       cross_entropy=True),
+_LOOP_BUGS = {
+    "mask Z[l]": "the ReLU mask of the wrong layer (Z[l] > 0 instead of Z[l - 1] > 0: off by "
+                 "one)",
+    "mask dA": "a ReLU mask from the wrong tensor (dA > 0 instead of Z[l - 1] > 0)",
+    "no mask": "the ReLU mask forgotten (dZ = dA)",
+    "transposed": "a transposed weight gradient (dZ.T @ A[l - 1] instead of A[l - 1].T @ dZ)",
+    "A[l]": "the wrong activation in dW (A[l] instead of A[l - 1], the layer's input)",
+    "db mean": "db not summed over the batch (the mean over the batch instead of the sum)",
+    "1/N again": "divided by N again (dZ already holds the 1/N of the loss)",
+    "dX = dZ": "dX taken from the last dZ instead of dZ @ W[1].T",
 }
 
 
-def _copies(d):
-    return {key: value.copy() for key, value in d.items()}
+def _loop_case(sizes, n, cross_entropy=False):
+    W = {l: _normal(d, h) / np.sqrt(d) for l, (d, h) in enumerate(zip(sizes[:-1], sizes[1:]), 1)}
+    b = {l: _normal(h) * 0.5 for l, h in enumerate(sizes[1:], 1)}
+    X = _normal(n, sizes[0])
+    logits, cache = forward_layers(X, W, b)
+    if cross_entropy:
+        loss = CrossEntropyLoss()
+        loss(logits, _RNG.integers(0, sizes[-1], size=n))
+        dZ = loss.backward()
+    else:
+        dZ = _normal(n, sizes[-1]) / n
+    return W, b, cache, dZ
 
 
-@part("ex04_mlp_backward", points=4)
-def mlp_backward_part(t, mlp_backward):
-    """the backward pass of a two-layer network"""
-    for name, (cache, params, dZ2) in MLP_CASES.items():
-        t.close_all(f"{name}: dW1, db1, dW2, db2",
-                    lambda c=cache, p=params, g=dZ2: mlp_backward(_copies(c), _copies(p), g.copy()),
-                    _library_mlp_grads(cache, params, dZ2),
-                    mistakes=_mlp_mistakes(cache, params, dZ2),
-                    hint="not the gradients of the network", rtol=1e-6, atol=1e-9)
-
-
-def _library_mlp_grads(cache, params, dZ2):
+def _library_grads(W, b, cache, dZ):
     """The expected gradients, from backproplab's own layers (Sequential.backward)."""
-    d, h = params["W1"].shape
-    c = params["W2"].shape[1]
     rng = np.random.default_rng(0)  # not the package generator: the student's stays as it is
-    model = Sequential(Linear(d, h, rng=rng), ReLU(), Linear(h, c, rng=rng))
-    for layer, (w, b) in ((model[0], ("W1", "b1")), (model[2], ("W2", "b2"))):
-        layer.W.data[...], layer.b.data[...] = params[w], params[b]
-    model(cache["X"])
-    model.backward(dZ2, input_grad=False)
-    return {"W1": model[0].W.grad, "b1": model[0].b.grad,
-            "W2": model[2].W.grad, "b2": model[2].b.grad}
+    layers = []
+    for l in range(1, len(W) + 1):
+        layers.append(Linear(*W[l].shape, rng=rng))
+        layers[-1].W.data[...], layers[-1].b.data[...] = W[l], b[l]
+        if l < len(W):
+            layers.append(ReLU())
+    model = Sequential(*layers)
+    model(cache[0][0])
+    dX = model.backward(dZ)
+    linears = layers[::2]
+    return _labeled({l: m.W.grad for l, m in enumerate(linears, 1)},
+                    {l: m.b.grad for l, m in enumerate(linears, 1)}, dX)
+
+
+def _copied(W, cache):
+    A, Z = cache
+    return ({l: w.copy() for l, w in W.items()},
+            ({l: a.copy() for l, a in A.items()}, {l: z.copy() for l, z in Z.items()}))
+
+
+def _run_loop(backward_layers, W, cache, dZ):
+    def run():
+        W_, cache_ = _copied(W, cache)
+        out = backward_layers(W_, cache_, dZ.copy())
+        if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[0], dict)
+                and isinstance(out[1], dict)):
+            raise AssertionError("backward_layers must return (dW, db, dX): two dicts keyed by "
+                                 f"the layer number 1 .. {len(W)}, and an array")
+        missing = [l for l in W if l not in out[0] or l not in out[1]]
+        if missing:
+            raise AssertionError(f"dW and db need an entry for every layer 1 .. {len(W)}; "
+                                 f"missing: {missing} (did the loop stop before layer 1?)")
+        return _labeled(*out)
+    return run
+
+
+LOOP_CASES = {
+    "K = 1 (no hidden layer, so no mask): 3 -> 2 on a batch of 4": _loop_case((3, 2), 4),
+    "K = 2: 3 -> 5 -> 2 on a batch of 6": _loop_case((3, 5, 2), 6),
+    "K = 4, every layer 4 wide (an off-by-one mask has the right shape here), batch of 5":
+        _loop_case((4, 4, 4, 4, 4), 5),
+    "K = 3: 2 -> 8 -> 8 -> 3, dZ from CrossEntropyLoss on 12 examples":
+        _loop_case((2, 8, 8, 3), 12, cross_entropy=True),
+}
+
+
+@part("ex04_backward_layers", points=4)
+def backward_layers_part(t, backward_layers):
+    """the backward pass of a network of any depth, as a loop over its layers"""
+    for name, (W, b, cache, dZ) in LOOP_CASES.items():
+        expected = _library_grads(W, b, cache, dZ)
+        mistakes = {text: (lambda bug=bug: _loop_twin(W, cache, dZ, bug) or {})
+                    for bug, text in _LOOP_BUGS.items()}
+        t.close_all(f"{name}: dW, db and dX", _run_loop(backward_layers, W, cache, dZ),
+                    expected, mistakes=mistakes, hint="not the gradients of the network",
+                    rtol=1e-6, atol=1e-9)
 
 
 # -- part 6: numerical_gradient ----------------------------------------------------------------
@@ -493,3 +523,80 @@ def mylinear_part(t, MyLinear):
            _passes_check_layer(MyLinear, 4, 4, 6, seed=12), "the gradient check failed")
     t.true("two backward passes add up (the second with input_grad=False)", _twice(MyLinear),
            "gradients accumulate, and input_grad=False returns None")
+
+
+# -- part 8: the overfit-a-tiny-batch check --------------------------------------------------------
+
+
+def _train_twin(model, X, y, steps, lr, zero=True, sign=-1.0, biases=True):
+    """The reference training loop (lesson04.train_steps) with one of the usual bugs."""
+    loss_fn, losses = CrossEntropyLoss(), []
+    for _ in range(steps):
+        if zero:
+            model.zero_grad()
+        losses.append(loss_fn(model(X), y))
+        model.backward(loss_fn.backward(), input_grad=False)
+        for name, p in model.named_parameters():
+            if biases or not name.endswith("b"):
+                p.data += sign * lr * p.grad
+    return losses
+
+
+def _overfit_result(losses, model, X, y):
+    accuracy = float(np.mean(np.argmax(model(X), axis=1) == y))
+    return {"losses": np.asarray(losses, dtype=float), "accuracy": np.float64(accuracy)}
+
+
+def _fresh(seed, bug, grads):
+    model = tiny_network(seed, hidden=32, bug=bug)
+    for p in model.parameters():  # gradients left over from an earlier backward pass
+        p.grad = None if grads is None else np.full(p.data.shape, grads)
+    return model
+
+
+def _reference_overfit(seed, bug, steps, lr, grads=None, **twin):
+    X, y = tiny_batch(seed, n=8)
+    model = _fresh(seed, bug, grads)
+    with np.errstate(all="ignore"):  # a step along the gradient may overflow: not a warning
+        losses = _train_twin(model, X, y, steps, lr, **twin)
+        return _overfit_result(losses, model, X, y)
+
+
+def _run_overfit(overfit, seed, bug, steps, lr, grads=None):
+    def run():
+        X, y = tiny_batch(seed, n=8)
+        out = overfit(_fresh(seed, bug, grads), X.copy(), y.copy(), steps, lr)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise AssertionError("overfit must return (losses, accuracy): the list of the "
+                                 "losses of every step, and the final training accuracy")
+        losses, accuracy = out
+        return {"losses": np.asarray(losses, dtype=float), "accuracy": accuracy}
+    return run
+
+
+def _overfit_mistakes(seed, bug, steps, lr, grads=None):
+    def twin(**kwargs):
+        return lambda: _reference_overfit(seed, bug, steps, lr, grads, **kwargs)
+    return {
+        "zero_grad() not called: every step used the sum of all gradients so far":
+            twin(zero=False),
+        "a step along the gradient (p.data += lr * p.grad) instead of against it":
+            twin(sign=1.0),
+        "the biases not updated (only the weights)": twin(biases=False),
+    }
+
+
+@part("ex04_overfit", points=3)
+def overfit_part(t, overfit):
+    """the overfit-a-tiny-batch check"""
+    hint = "not the training run expected"
+    for name, seed, bug, grads in [
+            ("a correct 2-32-3 network on 8 examples, 200 steps at lr 1: losses and accuracy "
+             "(it must reach 1.0)", 0, None, None),
+            ("the same with gradients left over in every p.grad before training", 1, None, 0.5),
+            ("a network with the ReLU mask from the gradient (a planted bug): the loss stays "
+             "high, and overfit must say so", 2, "relu_mask", None)]:
+        t.close_all(name, _run_overfit(overfit, seed, bug, 200, 1.0, grads),
+                    _reference_overfit(seed, bug, 200, 1.0, grads),
+                    mistakes=_overfit_mistakes(seed, bug, 200, 1.0, grads), hint=hint,
+                    rtol=1e-6, atol=1e-9)

@@ -21,6 +21,7 @@ from ..losses import CrossEntropyLoss
 from ..optim import SGD, Adam, CosineAnnealingLR, StepLR
 from ..train import Callback, evaluate, fit
 from . import Claim, run
+from . import report as _report
 
 LOSS = CrossEntropyLoss()
 X, Y = make_spiral(n_samples=300, n_classes=3, noise=0.2, seed=0)          # (300, 2), (300,)
@@ -44,10 +45,10 @@ SCHEDULES = {None: lambda opt, epochs: None,
 # ------------------------------------------------------------------------- mini-batches
 
 
-def batch_sizes(seed, sizes=(1, 8, 32, 300), lr=0.1, epochs=5):
+def batch_sizes(seed, sizes=(1, 8, 32, 300), lr=0.1, epochs=3):
     """Plain SGD on all 300 points with each batch size for ``epochs`` epochs: the loss on
-    all data afterwards, the number of steps, and each run's curves."""
-    out = {"loss": [], "steps": [], "batch_loss": [], "epoch_loss": []}
+    all data afterwards, the number of steps, each run's curves and its wall-clock seconds."""
+    out = {"loss": [], "steps": [], "batch_loss": [], "epoch_loss": [], "seconds": []}
     for B in sizes:
         model = make_mlp(seed)
         h = fit(model, LOSS, SGD(model.parameters(), lr=lr), (X, Y), epochs=epochs,
@@ -56,6 +57,7 @@ def batch_sizes(seed, sizes=(1, 8, 32, 300), lr=0.1, epochs=5):
         out["steps"].append(len(h.batch_loss))
         out["batch_loss"].append(h.batch_loss)
         out["epoch_loss"].append(h.train_loss)
+        out["seconds"].append(h.time)
     return out
 
 
@@ -310,7 +312,7 @@ def search(seed, method="grid", trials=9, epochs=10):
 
 # ------------------------------------------------------------------------- the claims
 
-SGD_LRS, ADAM_LRS = SWEEP_LRS["SGD"], SWEEP_LRS["Adam"]   # SGD_LRS[6] = 1, [7] = 3.2, [8] = 10
+SGD_LRS = SWEEP_LRS["SGD"]   # SGD_LRS[6] = 1, [7] = 3.2, [8] = 10
 
 
 def optimizers_at(seed, lr=0.01):
@@ -336,96 +338,120 @@ def searches(seed):
     return {method: run(search, seed, method=method) for method in ("grid", "random")}
 
 
-def _jumps(curve, last=5):
-    """The largest change of the loss between consecutive epochs among the last ones."""
+def largest_jump(curve, last=5):
+    """The largest change of the loss between two consecutive epochs among the last ones."""
     return float(np.max(np.abs(np.diff(curve[-last - 1:]))))
 
 
-def _grid_spreads(r):
-    """(largest spread over the 3 weight decays at one lr, spread of the best over lrs)."""
+def grid_spreads(r):
+    """For the grid of ``searches``: (the largest spread of the validation loss over the 3
+    weight decays at one learning rate, the spread of the best over the 3 learning rates)."""
     v = np.array(r["grid"]["val_loss"]).reshape(3, 3)          # rows: lr, columns: decay
     return float(np.max(v.max(axis=1) - v.min(axis=1))), float(np.ptp(v.min(axis=1)))
 
 
-CLAIMS = [
-    # mini-batches
-    Claim("in the same 5 epochs, the smaller the batch the lower the loss: B = 1 < 8 < 32 < 300",
-          batch_sizes, each=lambda r: bool(np.all(np.diff(r["loss"]) > 0))),
-    Claim("without shuffling, rows sorted by class end at least 0.2 higher in loss, and class 2 "
-          "(the last rows) is predicted most", shuffling,
-          each=lambda r: (r[False]["loss"] > r[True]["loss"] + 0.2
-                          and int(np.argmax(r[False]["counts"])) == 2)),
-    # sanity checks
-    Claim("at the initial weights the loss is within 0.15 of ln 3 = 1.099", initial_loss,
-          each=lambda r: abs(r["loss"] - LN3) < 0.15),
-    Claim("with the last layer 10 times too large, the initial loss is above 2", initial_loss,
-          settings={"last_layer_scale": 10.0}, each=lambda r: r["loss"] > 2),
-    Claim("a correct training loop drives the loss on 20 points below 0.05 in 300 Adam steps, "
-          "all 20 classified right", overfit_tiny,
-          each=lambda r: r["loss"] < 0.05 and r["accuracy"] == 1.0),
-    Claim("without zero_grad the same check ends above 0.1 with points still misclassified",
-          overfit_tiny, settings={"zero_grad": False},
-          each=lambda r: r["loss"] > 0.1 and r["accuracy"] < 1.0),
-    # training with fit
-    Claim("Adam at lr 0.01 for 60 epochs: training accuracy at least 0.97, validation at "
-          "least 0.9", fit_spiral, each=lambda r: r["train_acc"] >= 0.97 and r["val_acc"] >= 0.9),
-    # the sweep
-    Claim("SGD at lr 0.001 ends within 0.1 of its starting loss (too small)", sweep,
-          each=lambda r: r["initial"] - r["final"][0] < 0.1),
-    Claim("SGD's best learning rate in the sweep is 1", sweep, each=lambda r: r["best_lr"] == 1.0),
-    Claim("SGD at 3.2 ends worse than at 1 without blowing up; at 10 and 32 it blows up", sweep,
-          each=lambda r: (r["final"][6] < r["final"][7] < math.inf
-                          and r["blew_up"][8] and r["blew_up"][9])),
-    Claim("Adam's best learning rate in the sweep is between 0.03 and 0.3", sweep,
-          settings={"optimizer": "Adam"}, each=lambda r: 0.031 < r["best_lr"] < 0.32),
-    Claim("Adam at 3.2 blows up", sweep, settings={"optimizer": "Adam"},
-          each=lambda r: r["blew_up"][9]),
-    Claim("at lr 0.01 Adam ends at least 3 times lower than SGD", optimizers_at,
-          each=lambda r: 3 * r["Adam"] < r["SGD"]),
-    # curvature
-    Claim("2 / lambda_max at the initial weights lies between the sweep's best SGD rate, 1, and "
-          "3.2", curvature, each=lambda r: 1.0 < r["limit"] < SGD_LRS[7]),
-    Claim("some direction has negative curvature (v.Hv < -0.1) at the initial weights: the loss "
-          "is not convex", curvature, each=lambda r: r["negative_curvature"] < -0.1),
-    Claim("at lr 1 the loss never rises above its start in the first 4 epochs", first_steps,
-          settings={"lr": 1.0}, each=lambda r: r["highest"] < r["initial"]),
-    Claim("at lr 3.2 the loss rises above its start at some epoch", train,
-          settings={"lr": SGD_LRS[7]}, each=lambda r: max(r["curve"]) > r["initial"]),
-    Claim("at lr 10 the loss rises to more than 3 times its start in the first 4 epochs",
-          first_steps, settings={"lr": 10.0}, each=lambda r: r["highest"] > 3 * r["initial"]),
-    Claim("at lr 1, lambda_max rises during training to at least 1.4 times its start, and "
-          "stays below 2 / lr = 2", sharpening,
-          each=lambda r: 1.4 * r["lambda_max"][0] <= max(r["lambda_max"]) < 2.0),
-    # schedules
-    Claim("a cosine schedule from 3.2 ends lower than the best constant rate, 1", schedules,
-          each=lambda r: r["cosine from 3.2"]["final"] < r["constant 1"]["final"]),
-    Claim("in the last 5 epochs the cosine run's loss moves by less than 0.02 per epoch, the "
-          "constant rate 3.2's by more than 0.1", schedules,
-          each=lambda r: (_jumps(r["cosine from 3.2"]["curve"]) < 0.02
-                          and _jumps(r["constant 3.2"]["curve"]) > 0.1)),
-    # the noise ball
-    Claim("a quarter of the learning rate shrinks the noise ball by a factor between 2 and 4",
-          noise_balls,
-          each=lambda r: 2 < r["constant"]["rms_last_10"] / r["quarter"]["rms_last_10"] < 4),
-    Claim("a cosine schedule ends at least 10 times closer to the minimum than the constant rate",
-          noise_balls,
-          each=lambda r: r["cosine"]["rms_last_epoch"] * 10 < r["constant"]["rms_last_epoch"]),
-    # search
-    Claim("at each learning rate of the grid the weight decay moves the validation loss by less "
-          "than 0.15; the learning rate moves it by more than 0.4", searches,
-          each=lambda r: _grid_spreads(r)[0] < 0.15 and _grid_spreads(r)[1] > 0.4),
-    Claim("both searches reach a validation loss below 0.3", searches,
-          each=lambda r: max(r["grid"]["best_loss"], r["random"]["best_loss"]) < 0.3),
-]
+LR_3 = SGD_LRS[7]   # 10 ** 0.5, "3.2"
+
+# The claims, by the part of the lesson that makes them (``report(topic)`` prints one part).
+TOPICS = {
+    "mini-batches": [
+        Claim("in the same 3 epochs, the smaller the batch the lower the loss: "
+              "B = 1 < 8 < 32 < 300", batch_sizes,
+              each=lambda r: bool(np.all(np.diff(r["loss"]) > 0)))],
+    "shuffling": [
+        Claim("without shuffling, rows sorted by class end at least 0.2 higher in loss, and "
+              "class 2 (the last rows) is predicted most", shuffling,
+              each=lambda r: (r[False]["loss"] > r[True]["loss"] + 0.2
+                              and int(np.argmax(r[False]["counts"])) == 2))],
+    "noise ball": [
+        Claim("a quarter of the learning rate shrinks the noise ball by a factor between 2 "
+              "and 4", noise_balls,
+              each=lambda r: 2 < r["constant"]["rms_last_10"] / r["quarter"]["rms_last_10"] < 4),
+        Claim("a cosine schedule ends at least 10 times closer to the minimum than the "
+              "constant rate", noise_balls,
+              each=lambda r: r["cosine"]["rms_last_epoch"] * 10 < r["constant"]["rms_last_epoch"])],
+    "loss at initialisation": [
+        Claim("at the initial weights the loss is within 0.15 of ln 3 = 1.099", initial_loss,
+              each=lambda r: abs(r["loss"] - LN3) < 0.15),
+        Claim("with the last layer 10 times too large, the initial loss is above 2",
+              initial_loss, settings={"last_layer_scale": 10.0}, each=lambda r: r["loss"] > 2)],
+    "overfit a tiny batch": [
+        Claim("a correct training loop drives the loss on 20 points below 0.05 in 300 Adam "
+              "steps, all 20 classified right", overfit_tiny,
+              each=lambda r: r["loss"] < 0.05 and r["accuracy"] == 1.0),
+        Claim("without zero_grad the same check ends above 0.1 with points still "
+              "misclassified", overfit_tiny, settings={"zero_grad": False},
+              each=lambda r: r["loss"] > 0.1 and r["accuracy"] < 1.0)],
+    "training with fit": [
+        Claim("Adam at lr 0.01 for 60 epochs: training accuracy at least 0.97, validation at "
+              "least 0.9", fit_spiral,
+              each=lambda r: r["train_acc"] >= 0.97 and r["val_acc"] >= 0.9)],
+    "the sweep": [
+        Claim("SGD at lr 0.001 ends within 0.1 of its starting loss (too small)", sweep,
+              each=lambda r: r["initial"] - r["final"][0] < 0.1),
+        Claim("SGD's best learning rate in the sweep is 1", sweep,
+              each=lambda r: r["best_lr"] == 1.0),
+        Claim("SGD at 3.2 ends worse than at 1 without blowing up; at 10 and 32 it blows up",
+              sweep, each=lambda r: (r["final"][6] < r["final"][7] < math.inf
+                                     and r["blew_up"][8] and r["blew_up"][9])),
+        Claim("Adam's best learning rate in the sweep is between 0.03 and 0.3", sweep,
+              settings={"optimizer": "Adam"}, each=lambda r: 0.031 < r["best_lr"] < 0.32),
+        Claim("Adam at 3.2 blows up", sweep, settings={"optimizer": "Adam"},
+              each=lambda r: r["blew_up"][9]),
+        Claim("at lr 0.01 Adam ends at least 3 times lower than SGD", optimizers_at,
+              each=lambda r: 3 * r["Adam"] < r["SGD"])],
+    "lambda_max and the sweep": [
+        Claim("2 / lambda_max at the initial weights lies between the sweep's best SGD rate, 1, "
+              "and 3.2", curvature, each=lambda r: 1.0 < r["limit"] < LR_3)],
+    "the first steps": [
+        Claim("at lr 1 the loss never rises above its start in the first 4 epochs",
+              first_steps, settings={"lr": 1.0}, each=lambda r: r["highest"] < r["initial"]),
+        Claim("at lr 3.2 the loss rises above its start at some epoch", train,
+              settings={"lr": LR_3}, each=lambda r: max(r["curve"]) > r["initial"]),
+        Claim("at lr 10 the loss rises to more than 3 times its start in the first 4 epochs",
+              first_steps, settings={"lr": 10.0},
+              each=lambda r: r["highest"] > 3 * r["initial"])],
+    "sharpening": [
+        Claim("at lr 1, lambda_max rises during training to at least 1.4 times its start, and "
+              "stays below 2 / lr = 2", sharpening,
+              each=lambda r: 1.4 * r["lambda_max"][0] <= max(r["lambda_max"]) < 2.0)],
+    "convexity": [
+        Claim("some direction has negative curvature (v.Hv < -0.1) at the initial weights: the "
+              "loss is not convex", curvature, each=lambda r: r["negative_curvature"] < -0.1)],
+    "schedules": [
+        Claim("a cosine schedule from 3.2 ends lower than the best constant rate, 1", schedules,
+              each=lambda r: r["cosine from 3.2"]["final"] < r["constant 1"]["final"]),
+        Claim("in the last 5 epochs the cosine run's loss moves by less than 0.02 per epoch, "
+              "the constant rate 3.2's by more than 0.1", schedules,
+              each=lambda r: (largest_jump(r["cosine from 3.2"]["curve"]) < 0.02
+                              and largest_jump(r["constant 3.2"]["curve"]) > 0.1))],
+    "search": [
+        Claim("at each learning rate of the grid the weight decay moves the validation loss by "
+              "less than 0.15; the learning rate moves it by more than 0.4", searches,
+              each=lambda r: grid_spreads(r)[0] < 0.15 and grid_spreads(r)[1] > 0.4),
+        Claim("both searches reach a validation loss below 0.3", searches,
+              each=lambda r: max(r["grid"]["best_loss"], r["random"]["best_loss"]) < 0.3)],
+}
+CLAIMS = [claim for claims in TOPICS.values() for claim in claims]
+
+
+def report(topic):
+    """``experiments.report`` of the claims of one part of the lesson."""
+    return _report(TOPICS[topic])
+
+
+def _claim(topic, i=0):
+    return CLAIMS.index(TOPICS[topic][i])
+
 
 # (claim index, settings that break it): each must make its claim fail for seed 0.
 SABOTAGE = [
-    (0, {"epochs": 0}),                # nothing trained: every batch size ends where it began
-    (1, {"sorted_rows": False}),       # rows mixed beforehand: shuffling no longer matters
-    (2, {"last_layer_scale": 10.0}),   # an over-confident initialisation
-    (4, {"zero_grad": False}),         # the bug the check is there to catch
-    (6, {"lr": 1e-4}),                 # a learning rate far too small for 60 epochs
-    (8, {"optimizer": "Adam"}),        # another optimiser, another best rate
-    (15, {"lr": 10.0}),                # far above 2 / lambda_max
-    (21, {"lr": 0.8}),                 # steps too long for the toy problem's curvature
+    (_claim("mini-batches"), {"epochs": 0}),           # nothing trained: no batch size ahead
+    (_claim("shuffling"), {"sorted_rows": False}),     # rows mixed beforehand
+    (_claim("noise ball"), {"lr": 0.8}),               # steps too long for the toy's curvature
+    (_claim("loss at initialisation"), {"last_layer_scale": 10.0}),  # over-confident start
+    (_claim("overfit a tiny batch"), {"zero_grad": False}),          # the bug the check catches
+    (_claim("training with fit"), {"lr": 1e-4}),       # far too small for 60 epochs
+    (_claim("the sweep", 1), {"optimizer": "Adam"}),   # another optimiser, another best rate
+    (_claim("the first steps"), {"lr": 10.0}),         # far above 2 / lambda_max
 ]

@@ -40,6 +40,34 @@ def _flat(arrays):
     return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
 
 
+def _library_path(make_optimizer, p0, grads):
+    """p after each step of the library's optimiser ``make_optimizer([p])`` fed ``grads``."""
+    p = Parameter(p0.copy())
+    opt, path = make_optimizer([p]), []
+    for g in grads:
+        p.grad = g.copy()
+        opt.step()
+        path.append(p.data.copy())
+    return np.array(path)
+
+
+def _check_adaptive(t, student, mistakes, first, first_name, path, runs):
+    """The tests of a per-parameter adaptive step (RMSprop, Adam): ``first`` = (the state
+    after one step of a step function, the reference) from a zero state; then each run
+    (name, p0, grads, settings, reference path) of ``path(step, p0, grads, settings)``. Each
+    test names the ``mistakes`` whose answer the student's matches."""
+    first_answer, first_reference = first
+    with np.errstate(all="ignore"):  # buggy twins may divide by 0
+        first_mistakes = merge_same({k: first_answer(f) for k, f in mistakes.items()})
+        run_mistakes = [merge_same({k: path(f, p0, grads, settings) for k, f in mistakes.items()})
+                        for _, p0, grads, settings, _ in runs]
+    t.close(first_name, lambda: first_answer(student), first_reference, mistakes=first_mistakes)
+    for (name, p0, grads, settings, reference), named in zip(runs, run_mistakes):
+        t.close(name, lambda p0=p0, grads=grads, settings=settings: path(student, p0, grads,
+                                                                         settings),
+                reference, mistakes=named)
+
+
 # ----------------------------------------------------------------------------- SGD step
 
 SGD_PARAMS = [np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]]), np.array([3.0, -2.0, 0.25, 1.0])]
@@ -214,13 +242,7 @@ def _rms_path(step, p0, grads, settings):
 
 def _rms_ref_path(p0, grads, settings):
     lr, alpha, eps = settings
-    p = Parameter(p0.copy())
-    opt, path = RMSprop([p], lr=lr, alpha=alpha, eps=eps), []
-    for g in grads:
-        p.grad = g.copy()
-        opt.step()
-        path.append(p.data.copy())
-    return np.array(path)
+    return _library_path(lambda ps: RMSprop(ps, lr=lr, alpha=alpha, eps=eps), p0, grads)
 
 
 def _rms_ref_first():
@@ -269,23 +291,14 @@ RMS_MISTAKES = {
 @part("ex05_rmsprop_step", points=2)
 def rmsprop_step_part(t, rmsprop_step):
     """one RMSprop step (torch.optim.RMSprop's rule)"""
-    with np.errstate(all="ignore"):
-        first_mistakes = merge_same({k: _rms_first(f) for k, f in RMS_MISTAKES.items()})
-        paths = merge_same({k: _rms_path(f, RMS_P0, RMS_GRADS, RMS_SETTINGS)
-                            for k, f in RMS_MISTAKES.items()})
-        paths2 = merge_same({k: _rms_path(f, RMS_P02, RMS_GRADS2, RMS_SETTINGS2)
-                             for k, f in RMS_MISTAKES.items()})
-    t.close("the first step from s = 0, lr = 0.01, alpha = 0.99 (p and the returned s, "
-            "flattened: 4 + 4 numbers)", lambda: _rms_first(rmsprop_step), _rms_ref_first(),
-            mistakes=first_mistakes)
-    t.close("6 steps, lr = 0.01, alpha = 0.99, eps = 1e-8, gradients from 1e-4 to 300 "
-            "(p after each step, shape (6, 4))",
-            lambda: _rms_path(rmsprop_step, RMS_P0, RMS_GRADS, RMS_SETTINGS),
-            _rms_ref_path(RMS_P0, RMS_GRADS, RMS_SETTINGS), mistakes=paths)
-    t.close("5 steps, lr = 0.05, alpha = 0.9, eps = 1e-6, on a (2, 3) matrix "
-            "(p after each step, shape (5, 2, 3))",
-            lambda: _rms_path(rmsprop_step, RMS_P02, RMS_GRADS2, RMS_SETTINGS2),
-            _rms_ref_path(RMS_P02, RMS_GRADS2, RMS_SETTINGS2), mistakes=paths2)
+    runs = [("6 steps, lr = 0.01, alpha = 0.99, eps = 1e-8, gradients from 1e-4 to 300 "
+             "(p after each step, shape (6, 4))", RMS_P0, RMS_GRADS, RMS_SETTINGS),
+            ("5 steps, lr = 0.05, alpha = 0.9, eps = 1e-6, on a (2, 3) matrix "
+             "(p after each step, shape (5, 2, 3))", RMS_P02, RMS_GRADS2, RMS_SETTINGS2)]
+    _check_adaptive(t, rmsprop_step, RMS_MISTAKES, (_rms_first, _rms_ref_first()),
+                    "the first step from s = 0, lr = 0.01, alpha = 0.99 (p and the returned s, "
+                    "flattened: 4 + 4 numbers)", _rms_path,
+                    [run + (_rms_ref_path(*run[1:]),) for run in runs])
 
 
 # ----------------------------------------------------------------------------- Adam
@@ -319,13 +332,7 @@ def _adam_path(step, p0, grads, settings):
 
 def _adam_ref_path(p0, grads, settings):
     lr, betas, eps = settings
-    p = Parameter(p0.copy())
-    opt, path = Adam([p], lr=lr, betas=betas, eps=eps), []
-    for g in grads:
-        p.grad = g.copy()
-        opt.step()
-        path.append(p.data.copy())
-    return np.array(path)
+    return _library_path(lambda ps: Adam(ps, lr=lr, betas=betas, eps=eps), p0, grads)
 
 
 def _adam_ref_first():
@@ -377,23 +384,14 @@ ADAM_MISTAKES = {
 @part("ex05_adam_step", points=3)
 def adam_step_part(t, adam_step):
     """one Adam step with bias correction (torch.optim.Adam's rule)"""
-    with np.errstate(all="ignore"):
-        first_mistakes = merge_same({k: _adam_first(f) for k, f in ADAM_MISTAKES.items()})
-        paths = merge_same({k: _adam_path(f, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS)
-                            for k, f in ADAM_MISTAKES.items()})
-        paths2 = merge_same({k: _adam_path(f, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)
-                             for k, f in ADAM_MISTAKES.items()})
-    t.close("the first step from m = v = 0, t = 0, lr = 0.01 (p, m, v and t, flattened: "
-            "4 + 4 + 4 + 1 numbers)", lambda: _adam_first(adam_step), _adam_ref_first(),
-            mistakes=first_mistakes)
-    t.close("5 steps, lr = 0.01, betas = (0.9, 0.999), eps = 1e-8, gradients from 1e-4 to 20 "
-            "(p after each step, shape (5, 4))",
-            lambda: _adam_path(adam_step, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS),
-            _adam_ref_path(ADAM_P0, ADAM_GRADS, ADAM_SETTINGS), mistakes=paths)
-    t.close("6 steps, lr = 0.05, betas = (0.8, 0.99), eps = 1e-6, on a (2, 3) matrix "
-            "(p after each step, shape (6, 2, 3))",
-            lambda: _adam_path(adam_step, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2),
-            _adam_ref_path(ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2), mistakes=paths2)
+    runs = [("5 steps, lr = 0.01, betas = (0.9, 0.999), eps = 1e-8, gradients from 1e-4 to 20 "
+             "(p after each step, shape (5, 4))", ADAM_P0, ADAM_GRADS, ADAM_SETTINGS),
+            ("6 steps, lr = 0.05, betas = (0.8, 0.99), eps = 1e-6, on a (2, 3) matrix "
+             "(p after each step, shape (6, 2, 3))", ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)]
+    _check_adaptive(t, adam_step, ADAM_MISTAKES, (_adam_first, _adam_ref_first()),
+                    "the first step from m = v = 0, t = 0, lr = 0.01 (p, m, v and t, "
+                    "flattened: 4 + 4 + 4 + 1 numbers)", _adam_path,
+                    [run + (_adam_ref_path(*run[1:]),) for run in runs])
 
 
 # ----------------------------------------------------------------------------- an epoch

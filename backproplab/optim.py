@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_norm", "StepLR", "ExponentialLR",
-           "CosineAnnealingLR"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "clip_grad_norm", "StepLR",
+           "ExponentialLR", "CosineAnnealingLR"]
 
 
 class Optimizer:
@@ -70,6 +70,58 @@ class SGD(Optimizer):
                 v += g
             g = g + self.momentum * v if self.nesterov else v
         p.data -= self.lr * g
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e), as ``torch.optim.RMSprop``: every parameter's step is
+    divided by a running root-mean-square of its own gradient.
+
+    ``g = grad + weight_decay * p``; ``s = alpha s + (1 - alpha) g^2`` (``square_avg``,
+    starting at 0); the denominator is ``sqrt(s) + eps`` (centered: ``sqrt(s - a^2) + eps``
+    with ``a = alpha a + (1 - alpha) g``, the running mean of g). Then ``p -= lr g / denom``,
+    or with momentum ``buf = momentum buf + g / denom`` and ``p -= lr buf``.
+
+    No bias correction (Adam adds one): ``s`` starts at 0, so the first step is
+    ``lr / sqrt(1 - alpha)`` long per coordinate, 10 lr for the default alpha = 0.99.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False):
+        super().__init__(params, lr)
+        if not 0 <= alpha < 1:
+            raise ValueError(f"alpha must be in [0, 1), got {alpha}")
+        if eps < 0 or weight_decay < 0 or momentum < 0:
+            raise ValueError("eps, weight_decay and momentum must be >= 0")
+        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        self.momentum, self.centered = momentum, centered
+
+    def _update(self, p, g, state):
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        if not state:
+            state["square_avg"] = np.zeros_like(p.data)
+            if self.centered:
+                state["grad_avg"] = np.zeros_like(p.data)
+            if self.momentum:
+                state["momentum_buffer"] = np.zeros_like(p.data)
+        s = state["square_avg"]
+        s *= self.alpha
+        s += (1 - self.alpha) * (g * g)
+        if self.centered:
+            a = state["grad_avg"]
+            a *= self.alpha
+            a += (1 - self.alpha) * g
+            denom = np.sqrt(s - a * a)
+        else:
+            denom = np.sqrt(s)
+        denom += self.eps
+        if self.momentum:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += g / denom
+            p.data -= self.lr * buf
+        else:
+            p.data -= self.lr * (g / denom)
 
 
 class Adam(Optimizer):

@@ -4,9 +4,12 @@ part by part: tests/test_course.py.)
 
 Named mistakes tested here, each losing all of its part's points with every test naming it:
 momentum in the other convention (v = mu v - lr g, visible only with a changing learning rate),
-with dampening, or with the velocity not kept; Adam without bias correction, with t starting at
+with dampening, or with the velocity not kept; RMSprop with eps inside the square root, alpha
+swapped, no square root or the old average; Adam without bias correction, with t starting at
 0, or with eps inside the square root; a training epoch without zero_grad, without shuffling, or
-dropping the last partial batch.
+dropping the last partial batch; a cosine schedule without the 1/2, without pi or eta_min, or
+off by one. Power iteration's mistakes (no sign, v not normalised, a product too many) lose the
+tests that can see them, and are named there.
 
 The answers come from the solution notebook itself (its answer cells, run in-process); a bug is
 the solution cell with a line replaced, as a student would write it.
@@ -18,17 +21,19 @@ import pytest
 from backproplab.grading.parts import ex05_gradient_descent as parts
 from backproplab.grading.results import PASSED
 from backproplab.layers import Parameter
-from backproplab.optim import SGD
+from backproplab.optim import SGD, CosineAnnealingLR
 from exercise_support import (Exercise, assert_every_mistake_named, check_quietly as grade,
                               part_report, with_bug)
 
 EX = Exercise("05_gradient_descent")
 notebook, run_answers = EX.notebook, EX.run_answers
-POINTS = {"ex05_sgd_step": 1, "ex05_momentum_step": 2, "ex05_adam_step": 3,
-          "ex05_train_epoch": 3, "ex05_max_stable_lr": 1}
+POINTS = {"ex05_sgd_step": 1, "ex05_momentum_step": 2, "ex05_rmsprop_step": 2,
+          "ex05_adam_step": 3, "ex05_train_epoch": 3, "ex05_cosine_lr": 1,
+          "ex05_max_stable_lr": 1, "ex05_top_eigenvalue": 2}
 ARGS = {"ex05_sgd_step": "sgd_step", "ex05_momentum_step": "momentum_step",
-        "ex05_adam_step": "adam_step", "ex05_train_epoch": "train_epoch",
-        "ex05_max_stable_lr": "max_stable_lr"}
+        "ex05_rmsprop_step": "rmsprop_step", "ex05_adam_step": "adam_step",
+        "ex05_train_epoch": "train_epoch", "ex05_cosine_lr": "cosine_lr",
+        "ex05_max_stable_lr": "max_stable_lr", "ex05_top_eigenvalue": "top_eigenvalue"}
 
 ADAM_BODY = """    t = t + 1
     m = beta1 * m + (1 - beta1) * grad
@@ -91,6 +96,35 @@ NAMED = {
         "    for start in range(0, N, batch_size):",
         "    for start in range(0, N - N % batch_size, batch_size):",
         "ex05_train_epoch", "the last, partial batch dropped"),
+    "rmsprop: eps inside the square root": (
+        "ex05_rmsprop_step_answer", "np.sqrt(square_avg) + eps", "np.sqrt(square_avg + eps)",
+        "ex05_rmsprop_step", "eps inside the square root"),
+    "rmsprop: alpha and 1 - alpha swapped": (
+        "ex05_rmsprop_step_answer", "alpha * square_avg + (1 - alpha) * grad * grad",
+        "(1 - alpha) * square_avg + alpha * grad * grad", "ex05_rmsprop_step",
+        "alpha and 1 - alpha swapped"),
+    "rmsprop: the step with the old average": (
+        "ex05_rmsprop_step_answer",
+        "    square_avg = alpha * square_avg + (1 - alpha) * grad * grad\n"
+        "    param -= lr * grad / (np.sqrt(square_avg) + eps)\n",
+        "    param -= lr * grad / (np.sqrt(square_avg) + eps)\n"
+        "    square_avg = alpha * square_avg + (1 - alpha) * grad * grad\n",
+        "ex05_rmsprop_step", "the step taken with the average from before this gradient"),
+    "rmsprop: not in place": (
+        "ex05_rmsprop_step_answer", "param -= lr * grad", "param = param - lr * grad",
+        "ex05_rmsprop_step", "instead of updating param in place"),
+    "cosine: no 1/2": (
+        "ex05_cosine_lr_answer", "(1 + np.cos(np.pi * epoch / T_max)) / 2",
+        "(1 + np.cos(np.pi * epoch / T_max))", "ex05_cosine_lr", "the factor 1/2 left out"),
+    "cosine: degrees, no pi": (
+        "ex05_cosine_lr_answer", "np.cos(np.pi * epoch / T_max)", "np.cos(epoch / T_max)",
+        "ex05_cosine_lr", "no pi in the angle"),
+    "cosine: eta_min ignored": (
+        "ex05_cosine_lr_answer", "eta_min + (base_lr - eta_min) *", "base_lr *",
+        "ex05_cosine_lr", "eta_min ignored"),
+    "cosine: T_max - 1": (
+        "ex05_cosine_lr_answer", "epoch / T_max)", "epoch / (T_max - 1))", "ex05_cosine_lr",
+        "T_max - 1 in the denominator"),
 }
 
 
@@ -157,6 +191,19 @@ BUGS = {
     "lr: the diagonal as eigenvalues": (
         "ex05_max_stable_lr_answer", "2 / np.linalg.eigvalsh(A)[-1]", "2 / np.max(np.diag(A))",
         "ex05_max_stable_lr", "2 / max(diag(A))", 0),
+    # power iteration: each mistake loses the tests (0.5 points each) that can see it
+    "power iteration: the norm as the estimate": (
+        "ex05_top_eigenvalue_answer", "lam = v @ w", "lam = np.linalg.norm(w)",
+        "ex05_top_eigenvalue", "it has no sign", 1.0),
+    "power iteration: v not normalised": (
+        "ex05_top_eigenvalue_answer", "v = w / np.linalg.norm(w)", "v = w",
+        "ex05_top_eigenvalue", "v not normalised after each product", 0.5),
+    "power iteration: one product too many": (
+        "ex05_top_eigenvalue_answer", "for _ in range(iters):", "for _ in range(iters + 1):",
+        "ex05_top_eigenvalue", "one product too many", 1.0),
+    "power iteration: the estimate before the last product": (
+        "ex05_top_eigenvalue_answer", "for _ in range(iters):", "for _ in range(iters - 1):",
+        "ex05_top_eigenvalue", "one product too few", 1.0),
 }
 
 
@@ -165,11 +212,50 @@ def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
     EX.assert_planted_bug(BUGS[case])
 
 
+def _rmsprop_answer(buggy):
+    def rmsprop_step(param, grad, square_avg, lr=1e-2, alpha=0.99, eps=1e-8):
+        return buggy(param, grad, square_avg, lr, alpha, eps)
+    return rmsprop_step
+
+
 @pytest.mark.parametrize("gid, mistakes", [
     ("ex05_sgd_step", parts.SGD_MISTAKES), ("ex05_momentum_step", parts.MOM_MISTAKES),
-    ("ex05_adam_step", parts.ADAM_MISTAKES), ("ex05_train_epoch", parts.EPOCH_MISTAKES)])
+    ("ex05_rmsprop_step", {k: _rmsprop_answer(f) for k, f in parts.RMS_MISTAKES.items()}),
+    ("ex05_adam_step", parts.ADAM_MISTAKES), ("ex05_train_epoch", parts.EPOCH_MISTAKES),
+    ("ex05_cosine_lr", parts.COS_MISTAKES)])
 def test_every_mistake_the_part_names_fails_every_test_with_its_name(gid, mistakes):
     assert_every_mistake_named(gid, mistakes)
+
+
+@pytest.mark.parametrize("name", parts.EIG_MISTAKES)
+def test_every_power_iteration_mistake_loses_points_and_each_failed_test_names_it(name):
+    result, text = grade("ex05_top_eigenvalue", parts.EIG_MISTAKES[name])
+    assert result.score <= 1.0, text
+    failed = [test for test in result.tests if not test.passed]
+    assert failed and all(name in test.message for test in failed), text
+
+
+def test_power_iteration_reference_is_the_library_one_and_converges():
+    """The reference gives the exact eigenvalues where it has converged, and the solution's
+    answer, from the same products, agrees with it to the last bits."""
+    top = EX.answer_object("ex05_top_eigenvalue_answer", "top_eigenvalue")
+    for A, v0, iters, _ in parts.EIG_CASES[:2]:
+        lam = np.linalg.eigvalsh(A)
+        assert top(lambda v, A=A: A @ v, v0, iters) == pytest.approx(
+            lam[np.argmax(np.abs(lam))], rel=1e-9)
+    A, v0, iters, _ = parts.EIG_CASES[2]
+    assert top(lambda v: A @ v, v0, iters) == pytest.approx(
+        parts._eig_ref(lambda v: A @ v, v0, iters), rel=1e-12)
+
+
+def test_cosine_reference_is_the_library_schedule_stepped_epoch_by_epoch():
+    opt = SGD([Parameter(np.zeros(1))], lr=0.3)
+    schedule, rates = CosineAnnealingLR(opt, T_max=7, eta_min=0.01), [opt.lr]
+    for _ in range(7):
+        schedule.step()
+        rates.append(opt.lr)
+    np.testing.assert_allclose(parts._cos_rates(parts._cos_ref, 0.3, 7, 0.01), rates)
+    assert rates[0] == 0.3 and rates[-1] == pytest.approx(0.01)
 
 
 def test_every_lr_mistake_fails_every_test():

@@ -1,10 +1,14 @@
-"""Parts of exercise 05 (gradient descent and training): an SGD step, a momentum step, an Adam
-step, a training epoch, and the largest stable learning rate of a quadratic.
+"""Parts of exercise 05 (gradient descent and training): an SGD step, a momentum step, an
+RMSprop step, an Adam step, a training epoch, a cosine learning-rate schedule, the largest
+stable learning rate of a quadratic, and the largest eigenvalue by power iteration.
 
-The references are the library's optimisers (``backproplab.optim.SGD`` and ``Adam``, which
-follow ``torch.optim``) run on the same inputs; each named mistake is computed by a buggy twin
-of the reference, and every test of a part compares values that the mistake gets wrong, so a
-named mistake loses the whole part.
+The references are the library's optimisers and schedules (``backproplab.optim``, which
+follow ``torch.optim``) and ``backproplab.curvature.power_iteration``, run on the same inputs.
+Each named mistake is computed by a buggy twin of the reference, and every test of a part
+compares values that the mistake gets wrong, so a named mistake loses the whole part; except
+in power iteration, where some mistakes show only in some cases (a lost sign only when the
+largest eigenvalue is negative, a product too many only before convergence) and lose the
+tests that can see them.
 """
 
 import numpy as np
@@ -12,8 +16,9 @@ import numpy as np
 from ...data import iterate_minibatches
 from ...layers import Linear, Parameter, Sequential, Tanh
 from ...losses import CrossEntropyLoss
-from ...optim import SGD, Adam
-from ..compare import merge_same
+from ...curvature import power_iteration
+from ...optim import SGD, Adam, CosineAnnealingLR, RMSprop
+from ..compare import merge_same, without_answer
 from ..registry import part
 
 # ----------------------------------------------------------------------------- helpers
@@ -33,6 +38,34 @@ def _spd(eigenvalues, seed):
 
 def _flat(arrays):
     return np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
+
+
+def _library_path(make_optimizer, p0, grads):
+    """p after each step of the library's optimiser ``make_optimizer([p])`` fed ``grads``."""
+    p = Parameter(p0.copy())
+    opt, path = make_optimizer([p]), []
+    for g in grads:
+        p.grad = g.copy()
+        opt.step()
+        path.append(p.data.copy())
+    return np.array(path)
+
+
+def _check_adaptive(t, student, mistakes, first, first_name, path, runs):
+    """The tests of a per-parameter adaptive step (RMSprop, Adam): ``first`` = (the state
+    after one step of a step function, the reference) from a zero state; then each run
+    (name, p0, grads, settings, reference path) of ``path(step, p0, grads, settings)``. Each
+    test names the ``mistakes`` whose answer the student's matches."""
+    first_answer, first_reference = first
+    with np.errstate(all="ignore"):  # buggy twins may divide by 0
+        first_mistakes = merge_same({k: first_answer(f) for k, f in mistakes.items()})
+        run_mistakes = [merge_same({k: path(f, p0, grads, settings) for k, f in mistakes.items()})
+                        for _, p0, grads, settings, _ in runs]
+    t.close(first_name, lambda: first_answer(student), first_reference, mistakes=first_mistakes)
+    for (name, p0, grads, settings, reference), named in zip(runs, run_mistakes):
+        t.close(name, lambda p0=p0, grads=grads, settings=settings: path(student, p0, grads,
+                                                                         settings),
+                reference, mistakes=named)
 
 
 # ----------------------------------------------------------------------------- SGD step
@@ -180,6 +213,94 @@ def momentum_step_part(t, momentum_step):
                                      for k, f in MOM_MISTAKES.items()}))
 
 
+# ----------------------------------------------------------------------------- RMSprop
+
+# Gradients of very different scales per coordinate; some so small that where eps goes matters.
+RMS_GRADS = np.random.default_rng(12).normal(size=(6, 4)) * np.array([1.0, 1e-4, 300.0, 3e-3])
+RMS_P0 = np.array([0.5, -1.0, 2.0, 0.0])
+RMS_GRADS2 = np.random.default_rng(13).normal(size=(5, 2, 3)) * np.array([[1.0, 1e-3, 1e-5],
+                                                                        [0.1, 5.0, 2e-4]])
+RMS_P02 = np.array([[1.0, -0.5, 0.25], [0.0, 2.0, -1.0]])
+RMS_SETTINGS = (0.01, 0.99, 1e-8)
+RMS_SETTINGS2 = (0.05, 0.9, 1e-6)
+
+
+def _rms_first(step):
+    """(p, s) after one step from s = 0, flattened: 4 + 4 numbers."""
+    p = RMS_P0.copy()
+    s = step(p, RMS_GRADS[0].copy(), np.zeros(4), *RMS_SETTINGS)
+    return np.concatenate([p, np.ravel(s)])
+
+
+def _rms_path(step, p0, grads, settings):
+    p, s, path = p0.copy(), np.zeros_like(p0), []
+    for g in grads:
+        s = step(p, g.copy(), s, *settings)
+        path.append(p.copy())
+    return np.array(path)
+
+
+def _rms_ref_path(p0, grads, settings):
+    lr, alpha, eps = settings
+    return _library_path(lambda ps: RMSprop(ps, lr=lr, alpha=alpha, eps=eps), p0, grads)
+
+
+def _rms_ref_first():
+    lr, alpha, eps = RMS_SETTINGS
+    s = (1 - alpha) * RMS_GRADS[0] ** 2
+    return np.concatenate([_rms_ref_path(RMS_P0, RMS_GRADS[:1], RMS_SETTINGS)[0], s])
+
+
+def _rms_buggy(average="leaky", denominator="sqrt", old_average=False, in_place=True):
+    """RMSprop with one bug: the average (``leaky``: alpha s + (1 - alpha) g^2, ``swapped``,
+    ``no_one_minus``), the denominator (``sqrt``: sqrt(s) + eps, ``eps_inside``, ``no_sqrt``),
+    the step taken with the average from before this gradient, or p rebound, not updated."""
+    def step(p, g, s, lr, alpha, eps):
+        new = {"leaky": alpha * s + (1 - alpha) * g * g,
+               "swapped": (1 - alpha) * s + alpha * g * g,
+               "no_one_minus": alpha * s + g * g}[average]
+        used = s if old_average else new
+        with np.errstate(all="ignore"):   # the old average is 0 at the first step
+            denom = {"sqrt": np.sqrt(used) + eps, "eps_inside": np.sqrt(used + eps),
+                     "no_sqrt": used + eps}[denominator]
+            update = lr * g / denom
+        if in_place:
+            p -= update
+        else:
+            p = p - update   # noqa: F841  (the caller's array is left unchanged)
+        return new
+    return step
+
+
+RMS_MISTAKES = {
+    "eps inside the square root, sqrt(s + eps), instead of sqrt(s) + eps":
+        _rms_buggy(denominator="eps_inside"),
+    "alpha and 1 - alpha swapped: s = alpha s + (1 - alpha) g^2 keeps most of the OLD average":
+        _rms_buggy(average="swapped"),
+    "the (1 - alpha) factor left out: s = alpha s + g^2 is a sum, 100 times too large":
+        _rms_buggy(average="no_one_minus"),
+    "divided by s, not by its square root sqrt(s) (the root-mean-square)":
+        _rms_buggy(denominator="no_sqrt"),
+    "the step taken with the average from before this gradient: update s first, then step":
+        _rms_buggy(old_average=True),
+    "a new array made (param = param - ...) instead of updating param in place (param -= ...)":
+        _rms_buggy(in_place=False),
+}
+
+
+@part("ex05_rmsprop_step", points=2)
+def rmsprop_step_part(t, rmsprop_step):
+    """one RMSprop step (torch.optim.RMSprop's rule)"""
+    runs = [("6 steps, lr = 0.01, alpha = 0.99, eps = 1e-8, gradients from 1e-4 to 300 "
+             "(p after each step, shape (6, 4))", RMS_P0, RMS_GRADS, RMS_SETTINGS),
+            ("5 steps, lr = 0.05, alpha = 0.9, eps = 1e-6, on a (2, 3) matrix "
+             "(p after each step, shape (5, 2, 3))", RMS_P02, RMS_GRADS2, RMS_SETTINGS2)]
+    _check_adaptive(t, rmsprop_step, RMS_MISTAKES, (_rms_first, _rms_ref_first()),
+                    "the first step from s = 0, lr = 0.01, alpha = 0.99 (p and the returned s, "
+                    "flattened: 4 + 4 numbers)", _rms_path,
+                    [run + (_rms_ref_path(*run[1:]),) for run in runs])
+
+
 # ----------------------------------------------------------------------------- Adam
 
 # Gradients of very different scales per coordinate, some so small that eps matters.
@@ -211,13 +332,7 @@ def _adam_path(step, p0, grads, settings):
 
 def _adam_ref_path(p0, grads, settings):
     lr, betas, eps = settings
-    p = Parameter(p0.copy())
-    opt, path = Adam([p], lr=lr, betas=betas, eps=eps), []
-    for g in grads:
-        p.grad = g.copy()
-        opt.step()
-        path.append(p.data.copy())
-    return np.array(path)
+    return _library_path(lambda ps: Adam(ps, lr=lr, betas=betas, eps=eps), p0, grads)
 
 
 def _adam_ref_first():
@@ -269,23 +384,14 @@ ADAM_MISTAKES = {
 @part("ex05_adam_step", points=3)
 def adam_step_part(t, adam_step):
     """one Adam step with bias correction (torch.optim.Adam's rule)"""
-    with np.errstate(all="ignore"):
-        first_mistakes = merge_same({k: _adam_first(f) for k, f in ADAM_MISTAKES.items()})
-        paths = merge_same({k: _adam_path(f, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS)
-                            for k, f in ADAM_MISTAKES.items()})
-        paths2 = merge_same({k: _adam_path(f, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)
-                             for k, f in ADAM_MISTAKES.items()})
-    t.close("the first step from m = v = 0, t = 0, lr = 0.01 (p, m, v and t, flattened: "
-            "4 + 4 + 4 + 1 numbers)", lambda: _adam_first(adam_step), _adam_ref_first(),
-            mistakes=first_mistakes)
-    t.close("5 steps, lr = 0.01, betas = (0.9, 0.999), eps = 1e-8, gradients from 1e-4 to 20 "
-            "(p after each step, shape (5, 4))",
-            lambda: _adam_path(adam_step, ADAM_P0, ADAM_GRADS, ADAM_SETTINGS),
-            _adam_ref_path(ADAM_P0, ADAM_GRADS, ADAM_SETTINGS), mistakes=paths)
-    t.close("6 steps, lr = 0.05, betas = (0.8, 0.99), eps = 1e-6, on a (2, 3) matrix "
-            "(p after each step, shape (6, 2, 3))",
-            lambda: _adam_path(adam_step, ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2),
-            _adam_ref_path(ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2), mistakes=paths2)
+    runs = [("5 steps, lr = 0.01, betas = (0.9, 0.999), eps = 1e-8, gradients from 1e-4 to 20 "
+             "(p after each step, shape (5, 4))", ADAM_P0, ADAM_GRADS, ADAM_SETTINGS),
+            ("6 steps, lr = 0.05, betas = (0.8, 0.99), eps = 1e-6, on a (2, 3) matrix "
+             "(p after each step, shape (6, 2, 3))", ADAM_P02, ADAM_GRADS2, ADAM_SETTINGS2)]
+    _check_adaptive(t, adam_step, ADAM_MISTAKES, (_adam_first, _adam_ref_first()),
+                    "the first step from m = v = 0, t = 0, lr = 0.01 (p, m, v and t, "
+                    "flattened: 4 + 4 + 4 + 1 numbers)", _adam_path,
+                    [run + (_adam_ref_path(*run[1:]),) for run in runs])
 
 
 # ----------------------------------------------------------------------------- an epoch
@@ -416,3 +522,139 @@ def max_stable_lr_part(t, max_stable_lr):
                 mistakes=merge_same(_lr_mistakes(A)))
     t.true("it is the edge: 0.99 x it converges and 1.01 x it diverges (a 4x4 A)",
            lambda: _stable_edge(max_stable_lr), "not the edge of stability")
+
+
+# ----------------------------------------------------------------------------- a schedule
+
+COS_CASES = [(1.0, 10, 0.05), (0.3, 7, 0.01)]   # (base_lr, T_max, eta_min)
+
+
+def _cos_rates(cosine_lr, base_lr, T_max, eta_min):
+    """The learning rate of every epoch 0 .. T_max, as one array."""
+    return np.array([float(cosine_lr(e, base_lr, T_max, eta_min)) for e in range(T_max + 1)])
+
+
+def _cos_ref(epoch, base_lr, T_max, eta_min=0.0):
+    return CosineAnnealingLR(SGD([Parameter(np.zeros(1))], lr=base_lr), T_max,
+                             eta_min).lr_at(epoch)
+
+
+def _cos_buggy(half=0.5, one=1.0, angle=np.pi, use_min=True, swap=False, T_shift=0, e_shift=0):
+    def cosine_lr(epoch, base_lr, T_max, eta_min=0.0):
+        top, low = (eta_min, base_lr) if swap else (base_lr, eta_min if use_min else 0.0)
+        return low + (top - low) * half * (one + np.cos(angle * (epoch + e_shift) /
+                                                        (T_max + T_shift)))
+    return cosine_lr
+
+
+COS_MISTAKES = {
+    "the factor 1/2 left out, (1 + cos) instead of (1 + cos) / 2: the schedule starts at "
+    "twice the rate": _cos_buggy(half=1.0),
+    "cos(pi e / T_max) without the 1 + ...: the rate goes below eta_min, negative":
+        _cos_buggy(one=0.0, half=1.0),
+    "no pi in the angle, cos(e / T_max): the cosine must go from 0 to pi over T_max epochs":
+        _cos_buggy(angle=1.0),
+    "eta_min ignored: the schedule must end at eta_min, not at 0": _cos_buggy(use_min=False),
+    "base_lr and eta_min swapped: the rate rises instead of falling": _cos_buggy(swap=True),
+    "T_max - 1 in the denominator: the rate reaches eta_min one epoch early":
+        _cos_buggy(T_shift=-1),
+    "the epoch counted from 1: at epoch 0 the rate must be base_lr": _cos_buggy(e_shift=1),
+}
+
+
+@part("ex05_cosine_lr", points=1)
+def cosine_lr_part(t, cosine_lr):
+    """the learning rate of a cosine schedule (CosineAnnealingLR's formula)"""
+    for base_lr, T_max, eta_min in COS_CASES:
+        t.close(f"base_lr = {base_lr}, T_max = {T_max}, eta_min = {eta_min} "
+                f"(the rate at epochs 0 .. {T_max}, shape ({T_max + 1},))",
+                lambda a=(base_lr, T_max, eta_min): _cos_rates(cosine_lr, *a),
+                _cos_rates(_cos_ref, base_lr, T_max, eta_min),
+                mistakes=merge_same({k: _cos_rates(f, base_lr, T_max, eta_min)
+                                     for k, f in COS_MISTAKES.items()}))
+
+
+# ----------------------------------------------------------------------------- power iteration
+
+EIG_A1 = _spd([5.0, 2.0, 0.5, 0.1], seed=20)                     # a clear gap: fast
+EIG_A2 = _rotation(3, seed=21) @ np.diag([-6.0, 3.0, 1.0]) @ _rotation(3, seed=21).T
+EIG_A2 = (EIG_A2 + EIG_A2.T) / 2                                  # the largest |lambda| < 0
+EIG_A3 = _spd([3.0, 2.5, 1.0], seed=23)                           # slow: every product shows
+EIG_V0 = np.array([1.0, 2.0, -1.0])
+EIG_CASES = [  # (matrix, v0, iters, description)
+    (EIG_A1, np.ones(4), 200, "a 4x4 A with eigenvalues 5, 2, 0.5, 0.1, 200 products"),
+    (EIG_A2, np.ones(3), 200, "a 3x3 A with eigenvalues -6, 3, 1 (the largest in size is "
+                              "negative), 200 products"),
+    (EIG_A3, 5 * EIG_V0, 3, "a 3x3 A with eigenvalues 3, 2.5, 1 from v0 = 5 * (1, 2, -1), "
+                            "exactly 3 products (not converged yet)"),
+]
+
+
+def _eig_ref(matvec, v0, iters):
+    return power_iteration(matvec, v0, iters=iters, tol=-1.0).eigenvalue
+
+
+def _eig_buggy(norm_estimate=False, normalise=True, extra=0):
+    def top_eigenvalue(matvec, v0, iters):
+        v = np.array(v0, dtype=float) / np.linalg.norm(v0)
+        lam = np.nan
+        with np.errstate(all="ignore"):
+            for _ in range(iters + extra):
+                w = matvec(v)
+                lam = np.linalg.norm(w) if norm_estimate else v @ w
+                v = w / np.linalg.norm(w) if normalise else w
+        return float(lam)
+    return top_eigenvalue
+
+
+# Each mistake fails the tests that can see it: the sign only shows when the largest
+# eigenvalue in size is negative, a product too many or too few only before convergence.
+EIG_MISTAKES = {
+    "||A v|| as the estimate instead of v . A v: it has no sign, and it is |lambda| only "
+    "once v is an eigenvector":
+        _eig_buggy(norm_estimate=True),
+    "v not normalised after each product: v = w / ||w||, or v . A v is not the eigenvalue":
+        _eig_buggy(normalise=False),
+    "one product too many: exactly iters products, the estimate from the last one":
+        _eig_buggy(extra=1),
+    "one product too few: exactly iters products, the estimate from the last one":
+        _eig_buggy(extra=-1),
+}
+
+
+class _Counted:
+    """A matvec that counts its calls and checks what it is given."""
+
+    def __init__(self, A):
+        self.A, self.calls = A, 0
+
+    def __call__(self, v):
+        self.calls += 1
+        v = np.asarray(v, dtype=float)
+        assert v.shape == (len(self.A),), (f"matvec got an array of shape {v.shape}; pass "
+                                           f"the vector v, shape ({len(self.A)},)")
+        return self.A @ v
+
+
+def _eig_answer(top_eigenvalue, A, v0, iters):
+    return float(top_eigenvalue(_Counted(A), v0.copy(), iters))
+
+
+def _calls(top_eigenvalue, iters=7):
+    counted = _Counted(EIG_A3)
+    top_eigenvalue(counted, EIG_V0.copy(), iters)
+    return counted.calls
+
+
+@part("ex05_top_eigenvalue", points=2)
+def top_eigenvalue_part(t, top_eigenvalue):
+    """the largest eigenvalue by power iteration, from matrix-vector products only"""
+    for A, v0, iters, what in EIG_CASES:
+        expected = _eig_ref(lambda v, A=A: A @ v, v0, iters)
+        with np.errstate(all="ignore"):
+            mistakes = {k: _eig_answer(f, A, v0, iters) for k, f in EIG_MISTAKES.items()}
+        t.close(what, lambda A=A, v0=v0, iters=iters: _eig_answer(top_eigenvalue, A, v0, iters),
+                expected, mistakes=merge_same(without_answer(mistakes, expected, rtol=1e-6)),
+                rtol=1e-6)
+    t.equal("iters = 7 calls matvec exactly 7 times", lambda: _calls(top_eigenvalue), 7,
+            mistakes=merge_same({k: _calls(f) for k, f in EIG_MISTAKES.items() if _calls(f) != 7}))

@@ -19,10 +19,11 @@ import numpy as np
 
 from ._validate import NonFiniteError, as_float_array
 from .data import iterate_minibatches
+from .layers import BatchNorm1d
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss
 from .optim import clip_grad_norm
 
-__all__ = ["fit", "evaluate", "accuracy", "History", "Callback", "EarlyStopping",
+__all__ = ["fit", "evaluate", "accuracy", "update_bn", "History", "Callback", "EarlyStopping",
            "locate_nonfinite"]
 
 
@@ -167,6 +168,40 @@ def evaluate(model, loss_fn, X, y, batch_size=1024):
         model.train(was_training)
     pred = np.concatenate(preds)
     return loss_fn(pred, y), accuracy(pred, y, loss_fn)
+
+
+def update_bn(X, model, batch_size=None):
+    """Recompute the running statistics of every ``BatchNorm1d`` in ``model`` with its
+    current weights, as ``torch.optim.swa_utils.update_bn`` does.
+
+    During training the running mean and variance are exponential averages over the last
+    few dozen steps, taken while the weights were still moving, so they lag behind the final
+    weights. This resets them and sets each to the plain average of the batch statistics
+    over one pass through ``X`` (N, D) in train mode, in batches of ``batch_size`` rows (all
+    of ``X`` at once by default: then they are the exact mean and the unbiased variance over
+    ``X``). No parameter changes; each layer's ``momentum`` and the model's mode are
+    restored. A model without batch norm is left alone. Returns ``model``.
+    """
+    layers = [m for m in model.modules() if isinstance(m, BatchNorm1d)]
+    if not layers:
+        return model
+    X = as_float_array(X, "update_bn inputs")
+    batch_size = len(X) if batch_size is None else int(batch_size)
+    momenta, was_training = [bn.momentum for bn in layers], model.training
+    for bn in layers:
+        bn.running_mean = np.zeros_like(bn.running_mean)
+        bn.running_var = np.ones_like(bn.running_var)
+    model.train()
+    try:
+        for k, start in enumerate(range(0, len(X), batch_size), start=1):
+            for bn in layers:
+                bn.momentum = 1.0 / k  # running = the mean of the k batch statistics so far
+            model(X[start:start + batch_size])
+    finally:
+        for bn, momentum in zip(layers, momenta):
+            bn.momentum = momentum
+        model.train(was_training)
+    return model
 
 
 def locate_nonfinite(model, x):

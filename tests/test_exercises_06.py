@@ -4,8 +4,11 @@ part by part: tests/test_course.py.)
 
 Named mistakes tested here, each losing all of its part's points with every test naming it:
 fan_in and fan_out swapped (Xavier and He, with unequal fans), the standard deviation and the
-variance confused (Xavier's bound, He's scale), He without its factor 2, and gradients clipped
-each by its own norm instead of by the joint norm.
+variance confused (Xavier's bound, He's scale), He without its factor 2, gradients clipped
+each by its own norm instead of by the joint norm, and every batch-norm mistake the part names
+(the batch's statistics in evaluation mode, the biased and unbiased variances confused,
+momentum the wrong way round, running statistics not updated or updated in evaluation mode,
+eps misplaced or missing, the standard deviation stored, no scale and shift).
 
 The random initialisers are checked statistically; a test draws them with many seeds and
 several correct styles to show that the tolerances never fail a correct answer.
@@ -26,7 +29,8 @@ from exercise_support import (Exercise, assert_every_mistake_named, check_quietl
 EX = Exercise("06_vanishing_and_exploding_gradients")
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex06_xavier_uniform": 2, "ex06_he_normal": 2, "ex06_clip_grad_norm": 2,
-          "ex06_layer_grad_norms": 2, "ex06_chain_gradients": 2, "ex06_activation_stats": 2}
+          "ex06_layer_grad_norms": 2, "ex06_chain_gradients": 2, "ex06_activation_stats": 2,
+          "ex06_batchnorm_forward": 3}
 ARGS = {gid: gid[len("ex06_"):] for gid in POINTS}
 SWAPPED = "fan_in and fan_out swapped"
 STD_VS_VAR = "confused"  # "(std and bound confused ...)", "(variance and std confused)", ...
@@ -44,6 +48,15 @@ STATS_LOOP = """        A = layer(A)
             stats.append(float(np.mean(np.abs(A) > 0.995)))
         elif isinstance(layer, bp.ReLU):
             stats.append(float(np.mean(np.all(A <= 0, axis=0))))"""
+BN_TRAIN = """        mean, var = x.mean(axis=0), x.var(axis=0)
+        running_mean = (1 - momentum) * running_mean + momentum * mean
+        running_var = (1 - momentum) * running_var + momentum * var * n / (n - 1)"""
+BN_MODES = """    if training:
+        n = x.shape[0]
+""" + BN_TRAIN + """
+    else:
+        mean, var = running_mean, running_var"""
+BN_MISTAKE = parts.BN_MISTAKES  # bug -> the description the part names it with
 
 
 # Correct initialisers written in other styles, each drawing from a seed of its own instead of
@@ -111,6 +124,52 @@ NAMED = {
         "        total += norm\n        if norm > max_norm:\n"
         "            g *= max_norm / (norm + 1e-6)\n    return total",
         "ex06_clip_grad_norm", PER_TENSOR),
+    # batch normalisation: each bug as a student writes it, named by the part
+    "bn: eval with the batch's statistics": (
+        "ex06_batchnorm_forward_answer", "        mean, var = running_mean, running_var",
+        "        mean, var = x.mean(axis=0), x.var(axis=0)", "ex06_batchnorm_forward",
+        BN_MISTAKE["batch statistics in eval"]),
+    "bn: the unbiased variance to normalise": (
+        "ex06_batchnorm_forward_answer", BN_TRAIN,
+        BN_TRAIN.replace("x.var(axis=0)", "x.var(axis=0, ddof=1)").replace(
+            "var * n / (n - 1)", "var"), "ex06_batchnorm_forward",
+        BN_MISTAKE["unbiased to normalise"]),
+    "bn: the biased variance stored": (
+        "ex06_batchnorm_forward_answer", "momentum * var * n / (n - 1)", "momentum * var",
+        "ex06_batchnorm_forward", BN_MISTAKE["biased running"]),
+    "bn: momentum the wrong way round": (
+        "ex06_batchnorm_forward_answer", BN_TRAIN,
+        BN_TRAIN.replace("(1 - momentum) * running_mean + momentum * mean",
+                         "momentum * running_mean + (1 - momentum) * mean").replace(
+            "(1 - momentum) * running_var + momentum * var", "momentum * running_var + "
+            "(1 - momentum) * var"), "ex06_batchnorm_forward", BN_MISTAKE["momentum swapped"]),
+    "bn: no update": (
+        "ex06_batchnorm_forward_answer", BN_TRAIN,
+        "        mean, var = x.mean(axis=0), x.var(axis=0)", "ex06_batchnorm_forward",
+        BN_MISTAKE["no update"]),
+    "bn: updated in eval too": (
+        "ex06_batchnorm_forward_answer", BN_MODES,
+        """    n = x.shape[0]
+    if training:
+        mean, var = x.mean(axis=0), x.var(axis=0)
+    else:
+        mean, var = running_mean, running_var
+    running_mean = (1 - momentum) * running_mean + momentum * x.mean(axis=0)
+    running_var = (1 - momentum) * running_var + momentum * x.var(axis=0) * n / (n - 1)""",
+        "ex06_batchnorm_forward", BN_MISTAKE["update in eval"]),
+    "bn: eps outside the square root": (
+        "ex06_batchnorm_forward_answer", "np.sqrt(var + eps)", "(np.sqrt(var) + eps)",
+        "ex06_batchnorm_forward", BN_MISTAKE["eps outside"]),
+    "bn: no eps": (
+        "ex06_batchnorm_forward_answer", "np.sqrt(var + eps)", "np.sqrt(var)",
+        "ex06_batchnorm_forward", BN_MISTAKE["no eps"]),
+    "bn: the standard deviation stored": (
+        "ex06_batchnorm_forward_answer", "momentum * var * n / (n - 1)",
+        "momentum * np.sqrt(var * n / (n - 1))", "ex06_batchnorm_forward",
+        BN_MISTAKE["std running"]),
+    "bn: no scale and shift": (
+        "ex06_batchnorm_forward_answer", "return gamma * x_hat + beta,", "return x_hat,",
+        "ex06_batchnorm_forward", BN_MISTAKE["no gamma, beta"]),
 }
 
 
@@ -229,6 +288,31 @@ def test_every_chain_mistake_fails_every_test_with_its_name():
                              lambda x0, w, L, kw=kwargs: parts._chain_ref(x0, w, L, **kw))
         assert result.score == 0, text
         assert all(name in test.message for test in result.tests), text
+
+
+def test_every_batchnorm_mistake_fails_every_test_with_its_name():
+    for bug, name in parts.BN_MISTAKES.items():
+        result, text = grade("ex06_batchnorm_forward",
+                             lambda *args, bug=bug: parts._bn_ref(*args, bug=bug))
+        assert result.score == 0, text
+        assert all(name in test.message for test in result.tests), text
+
+
+def test_the_batchnorm_reference_is_the_library_layer():
+    """The part's reference agrees with bp.BatchNorm1d (itself checked against PyTorch in
+    benchmarks/torch_parity.py) on every case, call by call."""
+    for _, steps in parts.BN_CASES:
+        bn = backproplab.BatchNorm1d(4)
+        bn.gamma.data[...], bn.beta.data[...] = parts.BN_GAMMA, parts.BN_BETA
+        bn.running_mean, bn.running_var = (a.copy() for a in parts.BN_START)
+        outs = []
+        for index, training in steps:
+            bn.train(training)
+            outs.append(bn(parts.BN_BATCHES[index]))
+        ref = parts._bn_run(parts._bn_ref, steps)
+        np.testing.assert_allclose(np.vstack(outs), ref[0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(bn.running_mean, ref[1], rtol=1e-12)
+        np.testing.assert_allclose(bn.running_var, ref[2], rtol=1e-12)
 
 
 def test_the_clip_reference_is_torchs_rule():

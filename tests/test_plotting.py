@@ -555,6 +555,25 @@ def test_activation_stats_histograms_and_fractions():
     render(fig)
 
 
+def _legend_texts(ax):
+    legend = ax.get_legend()
+    return [] if legend is None else [t.get_text() for t in legend.get_texts()]
+
+
+def test_activation_stats_legend_names_only_the_kinds_of_layer_present():
+    X, y = np.random.default_rng(0).normal(size=(20, 2)), np.zeros((20, 3))
+    legends = {}
+    for label, act in [("sigmoid", bp.Sigmoid), ("relu", bp.ReLU)]:
+        model = bp.Sequential(bp.Linear(2, 4), act(), bp.Linear(4, 4), act(), bp.Linear(4, 3))
+        mon = diagnostics.Monitor(model).measure(bp.MSELoss(), X, y)
+        legends[label] = _legend_texts(visible_axes(P.plot_activation_stats(mon))[-1])
+    assert legends == {"sigmoid": ["saturated outputs (Sigmoid/Tanh)"],
+                       "relu": ["dead units (ReLU)"]}
+    mon, *_ = _trained_monitor()  # Tanh and ReLU: both entries
+    assert _legend_texts(visible_axes(P.plot_activation_stats(mon))[-1]) == [
+        "saturated outputs (Sigmoid/Tanh)", "dead units (ReLU)"]
+
+
 def test_activation_stats_needs_recorded_activations():
     model = bp.Sequential(bp.Linear(2, 3), bp.ReLU())
     with pytest.raises(ValueError, match="measure"):

@@ -12,7 +12,7 @@ import backproplab as bl
 from backproplab import NonFiniteError
 from backproplab.data import make_spiral
 from backproplab.optim import SGD, Adam, StepLR
-from backproplab.train import Callback, EarlyStopping, accuracy, evaluate, fit
+from backproplab.train import Callback, EarlyStopping, accuracy, evaluate, fit, update_bn
 
 
 def rng(seed=0):
@@ -250,6 +250,67 @@ def test_evaluate_returns_loss_and_accuracy_in_eval_mode_and_restores_mode():
     assert acc == pytest.approx(np.mean(pred.argmax(axis=1) == y))
     evaluate(model, loss_fn, X, y)
     assert not model.training  # eval stays eval
+
+
+def _bn_net(seed=0):
+    r = rng(seed)
+    return bl.Sequential(bl.Linear(2, 5, rng=r), bl.BatchNorm1d(5, momentum=0.3), bl.Tanh(),
+                         bl.Linear(5, 4, rng=r), bl.BatchNorm1d(4), bl.Linear(4, 3, rng=r))
+
+
+def _bn_inputs(model, X):
+    """The input of each BatchNorm1d layer for X, the earlier layers in train mode."""
+    inputs, a = [], X
+    for layer in model:
+        if isinstance(layer, bl.BatchNorm1d):
+            inputs.append(a)
+        a = layer.forward(a)
+    return inputs
+
+
+def test_update_bn_sets_the_exact_statistics_of_the_data_and_changes_nothing_else():
+    X = rng(5).normal(size=(40, 2)) * 3 + 1
+    model = _bn_net()
+    fit(model, bl.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), (X, rng(6).integers(0, 3, 40)),
+        epochs=3, batch_size=8, progress=False)  # running statistics that lag behind
+    params = [p.data.copy() for p in model.parameters()]
+    assert update_bn(X, model) is model
+    assert not model.training  # fit left it in eval mode; update_bn restores that
+    bns = [m for m in model if isinstance(m, bl.BatchNorm1d)]
+    assert [bn.momentum for bn in bns] == [0.3, 0.1]
+    model.train()
+    for bn, x in zip(bns, _bn_inputs(model, X)):
+        np.testing.assert_allclose(bn.running_mean, x.mean(axis=0), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(bn.running_var, x.var(axis=0, ddof=1), rtol=1e-12)
+    for p, before in zip(model.parameters(), params):
+        np.testing.assert_array_equal(p.data, before)
+    # with the exact statistics, eval mode computes what train mode computes on all of X
+    # (up to the unbiased variance's factor N / (N - 1) = 40 / 39)
+    train_out = model(X)
+    model.eval()
+    np.testing.assert_allclose(model(X), train_out, atol=0.05)
+
+
+def test_update_bn_in_batches_averages_the_batch_statistics():
+    X = rng(7).normal(size=(30, 2))
+    model = _bn_net()
+    model.train()
+    expected_mean = np.mean([_bn_inputs(model, X[i:i + 10])[0].mean(axis=0)
+                             for i in (0, 10, 20)], axis=0)
+    expected_var = np.mean([_bn_inputs(model, X[i:i + 10])[0].var(axis=0, ddof=1)
+                            for i in (0, 10, 20)], axis=0)
+    update_bn(X, model, batch_size=10)
+    assert model.training
+    np.testing.assert_allclose(model[1].running_mean, expected_mean, rtol=1e-12)
+    np.testing.assert_allclose(model[1].running_var, expected_var, rtol=1e-12)
+
+
+def test_update_bn_without_batch_norm_changes_nothing():
+    model = spiral_mlp()
+    state = model.state_dict()
+    update_bn(np.ones((4, 2)), model)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, state[key])
 
 
 def test_evaluate_regression_has_no_accuracy():

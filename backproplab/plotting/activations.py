@@ -216,8 +216,11 @@ def plot_activation_stats(monitor, layers="activations", bins=40, ncols=5):
         ax.annotate(f"{v:.0%}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
                     fontsize=7.5)
-    handles = [Patch(fc=st.TRAIN, ec="white", label="saturated outputs (Sigmoid/Tanh)"),
-               Patch(fc=relu_color, ec="white", hatch="//", label="dead units (ReLU)")]
+    handles = []  # a legend entry only for the kinds of layer the network has
+    if any(n in saturated for n in all_names):
+        handles.append(Patch(fc=st.TRAIN, ec="white", label="saturated outputs (Sigmoid/Tanh)"))
+    if any(n in dead for n in all_names):
+        handles.append(Patch(fc=relu_color, ec="white", hatch="//", label="dead units (ReLU)"))
     many = len(all_names) > 8  # long names would overlap: rotate them
     ax.set_xticks(pos, [f"{n} {type(by_name[n]).__name__}" for n in all_names], fontsize=8,
                   rotation=60 if many else 0, ha="right" if many else "center")
@@ -225,6 +228,7 @@ def plot_activation_stats(monitor, layers="activations", bins=40, ncols=5):
     ax.set_ylabel("fraction")
     ax.set_xlabel("layer (input \u2192 output)")
     ax.set_title("Saturated and dead fractions", fontsize=10)
-    ax.legend(handles=handles, loc="upper right", ncols=2)
+    if handles:
+        ax.legend(handles=handles, loc="upper right", ncols=len(handles))
     fig.suptitle("Activation statistics")
     return fig

@@ -443,3 +443,108 @@ def activation_stats_part(t, activation_stats):
                 lambda make=make, X=X: activation_stats(make(), X.copy()),
                 _stats_ref(make(), X),
                 mistakes=merge_same({k: f(make(), X) for k, f in STATS_MISTAKES.items()}))
+
+
+# ----------------------------------------------------------------------------- batch norm
+
+
+BN_LABELS = ("outputs", "running_mean", "running_var")
+
+
+def _bn_ref(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5,
+            bug=None):
+    """BatchNorm1d's forward pass as a function (PyTorch's rule, as backproplab.BatchNorm1d):
+    (out, new running_mean, new running_var). ``bug`` names one mistake of BN_MISTAKES."""
+    n = x.shape[0]
+    if training or bug == "batch statistics in eval":
+        mean, var = x.mean(axis=0), x.var(axis=0)
+        if bug == "unbiased to normalise":
+            var = x.var(axis=0, ddof=1)
+    else:
+        mean, var = running_mean, running_var
+    if bug == "eps outside":
+        x_hat = (x - mean) / (np.sqrt(var) + eps)
+    elif bug == "no eps":
+        x_hat = (x - mean) / np.sqrt(var)
+    else:
+        x_hat = (x - mean) / np.sqrt(var + eps)
+    out = x_hat if bug == "no gamma, beta" else gamma * x_hat + beta
+    if (training and bug != "no update") or bug == "update in eval":
+        batch_var = {"biased running": x.var(axis=0),
+                     "std running": x.std(axis=0, ddof=1)}.get(bug, x.var(axis=0, ddof=1))
+        m = 1 - momentum if bug == "momentum swapped" else momentum
+        running_mean = (1 - m) * running_mean + m * x.mean(axis=0)
+        running_var = (1 - m) * running_var + m * batch_var
+    return out, running_mean, running_var
+
+
+BN_MISTAKES = {
+    "batch statistics in eval": "evaluation mode normalised with the batch's own mean and "
+    "variance: in eval mode use running_mean and running_var",
+    "unbiased to normalise": "the unbiased variance (divided by N - 1) used to normalise in "
+    "training mode: normalise with the biased one (divided by N), store the unbiased one",
+    "biased running": "the biased variance (divided by N) stored in running_var: PyTorch "
+    "stores the unbiased one, N / (N - 1) times larger",
+    "momentum swapped": "momentum the wrong way round: the new batch's statistics get the "
+    "weight momentum, running = (1 - momentum) * running + momentum * batch",
+    "no update": "the running statistics not updated in training mode",
+    "update in eval": "the running statistics updated in evaluation mode too: there they are "
+    "only read",
+    "eps outside": "eps added outside the square root: divide by sqrt(var + eps)",
+    "no eps": "eps left out: divide by sqrt(var + eps), or a unit whose variance is tiny "
+    "blows up",
+    "std running": "the standard deviation stored in running_var instead of the variance",
+    "no gamma, beta": "the scale gamma and the shift beta not applied: out = gamma * x_hat + "
+    "beta",
+}
+
+_bn_data = np.random.default_rng(60)
+BN_SCALE = np.array([1.0, 3.0, 0.5, 0.006])  # the last unit's variance ~4e-5 makes eps count
+BN_GAMMA, BN_BETA = np.array([1.5, 0.5, -1.0, 2.0]), np.array([0.1, -0.3, 0.0, 1.0])
+BN_START = (np.array([0.5, -1.0, 0.2, 2.0]), np.array([2.0, 0.5, 1.5, 3e-5]))  # running stats
+BN_BATCHES = [_bn_data.normal(size=(n, 4)) * BN_SCALE + np.array([2.0, -1.0, 0.0, 1.99])
+              for n in (6, 3, 8, 5, 2, 4, 7)]
+
+# (name, [(batch index, training), ...]): the running statistics are passed from call to
+# call; a test compares every call's output (stacked) and the final running statistics
+BN_CASES = [
+    ("a (6, 4) batch in training mode, then a (3, 4) batch in evaluation mode",
+     [(0, True), (1, False)]),
+    ("two training steps on (8, 4) and (5, 4) batches, then evaluation on a (2, 4) batch",
+     [(2, True), (3, True), (4, False)]),
+    ("evaluation on a (4, 4) batch with the given statistics, then a (7, 4) batch in training "
+     "mode, then the (4, 4) batch in evaluation mode again", [(5, False), (6, True), (5, False)]),
+]
+
+
+def _bn_run(fn, steps):
+    """(every call's output stacked, the final running_mean, the final running_var)."""
+    mean, var = (a.copy() for a in BN_START)
+    outs = []
+    for index, training in steps:
+        out, mean, var = fn(BN_BATCHES[index].copy(), BN_GAMMA.copy(), BN_BETA.copy(),
+                            np.array(mean, dtype=float), np.array(var, dtype=float),
+                            training)
+        outs.append(np.asarray(out, dtype=float))
+    return np.vstack(outs), mean, var
+
+
+def _bn_mistakes(steps, expected):
+    """{description: {label: the buggy array}} for the labels each bug gets wrong here."""
+    mistakes = {}
+    for bug, description in BN_MISTAKES.items():
+        buggy = dict(zip(BN_LABELS, _bn_run(lambda *a, bug=bug: _bn_ref(*a, bug=bug), steps)))
+        mistakes[description] = {label: value for label, value in buggy.items()
+                                 if not np.allclose(value, expected[label])}
+    return mistakes
+
+
+@part("ex06_batchnorm_forward", points=3)
+def batchnorm_forward_part(t, batchnorm_forward):
+    """batch normalisation in training and evaluation mode, with running statistics"""
+    for name, steps in BN_CASES:
+        expected = dict(zip(BN_LABELS, _bn_run(_bn_ref, steps)))
+        t.close_all(f"{name}: (outputs, running_mean, running_var)",
+                    lambda steps=steps: _bn_run(batchnorm_forward, steps), expected,
+                    mistakes=_bn_mistakes(steps, expected),
+                    hint="not the expected outputs and running statistics")

@@ -52,7 +52,9 @@ def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH):
     ``lr``, gradients clipped to norm ``clip`` (None: not clipped).
 
     Returns ``accuracy`` (on 1000 unseen sequences), ``max_loss`` (the largest training loss
-    of any step), and per step ``losses`` and ``grad_norms`` (before clipping).
+    of any step), ``spike`` (the largest gradient norm over the first one), ``radius`` (the
+    spectral radius of the trained W_hh; 0.6 at the start), and per step ``losses`` and
+    ``grad_norms`` (before clipping).
     """
     X, y = make_memory_task(steps * batch_size, gap, N_SYMBOLS, seed=seed)
     X_test, y_test = make_memory_task(1000, gap, N_SYMBOLS, seed=10_000 + seed)
@@ -62,28 +64,42 @@ def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH):
     history = fit(model, loss_fn, SGD(model.parameters(), lr=lr, momentum=0.9), (X, y),
                   epochs=1, batch_size=batch_size, grad_clip=clip, callbacks=[norms],
                   seed=seed, progress=False)
+    W_hh = model[0].W_hh.data
     return {"accuracy": evaluate(model, loss_fn, X_test, y_test)[1],
-            "max_loss": max(history.batch_loss), "losses": history.batch_loss,
-            "grad_norms": norms.values}
+            "radius": float(np.abs(np.linalg.eigvals(W_hh)).max()),
+            "max_loss": max(history.batch_loss), "spike": max(norms.values) / norms.values[0],
+            "losses": history.batch_loss, "grad_norms": norms.values}
 
 
 CLAIMS = [
-    Claim("lr 0.1, gap 5: every seed learns to recall the first symbol (accuracy >= 0.95)",
+    Claim("lr 0.1, gap 2: every seed learns to recall the first symbol (accuracy >= 0.95)",
+          train_memory, each=lambda r: r["accuracy"] >= 0.95, settings={**PLAIN, "gap": 2}),
+    Claim("lr 0.1, gap 5: every seed learns it too (accuracy >= 0.95)",
           train_memory, each=lambda r: r["accuracy"] >= 0.95, settings={**PLAIN, "gap": 5}),
     Claim("lr 0.1, gap 20: no seed learns it (accuracy <= 0.40; chance is 0.25)",
           train_memory, each=lambda r: r["accuracy"] <= 0.40, settings={**PLAIN, "gap": 20}),
     Claim("lr 1, gap 10, no clipping: every seed's training loss blows up above 10 at some "
           "step (it starts near ln 4 = 1.39)",
           train_memory, each=lambda r: r["max_loss"] > 10, settings=FAST),
+    Claim("lr 1, gap 10, no clipping: every seed's gradient norm spikes to at least 10 times "
+          "its first value", train_memory, each=lambda r: r["spike"] >= 10, settings=FAST),
+    Claim("lr 1, gap 10, no clipping: the spectral radius of W_hh ends above 10 on every seed "
+          "(it starts at 0.6)", train_memory, each=lambda r: r["radius"] > 10, settings=FAST),
     Claim("lr 1, gap 10, no clipping: no seed learns the task (accuracy <= 0.6)",
           train_memory, each=lambda r: r["accuracy"] <= 0.6, settings=FAST),
     Claim("lr 1, gap 10, clipped to norm 0.1: no seed's training loss ever goes above 3",
           train_memory, each=lambda r: r["max_loss"] <= 3, settings=CLIPPED),
+    Claim("lr 1, gap 10, clipped to norm 0.1: the gradient norm (before clipping) still spikes "
+          "to at least 5 times its first value on every seed",
+          train_memory, each=lambda r: r["spike"] >= 5, settings=CLIPPED),
     Claim("lr 1, gap 10, clipped to norm 0.1: every seed learns the task (accuracy >= 0.9)",
           train_memory, each=lambda r: r["accuracy"] >= 0.9, settings=CLIPPED),
+    Claim("lr 1, gap 10, clipped to norm 0.1: the trained W_hh has a spectral radius between "
+          "1.5 and 10 on every seed: above 1", train_memory,
+          each=lambda r: 1.5 < r["radius"] < 10, settings=CLIPPED),
 ]
 
 SABOTAGE = [
-    (0, {"lr": 0.0}),      # nothing is learned: the recall claim must fail
-    (4, {"clip": None}),   # clipping off: the loss blows up
+    (1, {"steps": 1}),     # one step of training: the recall claim must fail
+    (7, {"clip": None}),   # clipping off: the loss blows up
 ]

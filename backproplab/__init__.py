@@ -12,6 +12,7 @@ from .init import manual_seed
 from .layers import (BatchNorm1d, Dropout, LeakyReLU, Linear, Module, Parameter, ReLU,
                      Residual, Sequential, Sigmoid, Tanh)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, MultiMarginLoss
+from .recurrent import RNN, LastStep
 from .scalar import Value
 from .train import EarlyStopping, History, fit
 

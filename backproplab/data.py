@@ -20,6 +20,7 @@ __all__ = [
     "make_moons",
     "make_circles",
     "make_xor",
+    "make_memory_task",
     "make_polynomial",
     "true_function",
     "polynomial_features",
@@ -205,6 +206,44 @@ def make_xor(n_samples=200, noise=0.1, seed=0):
     X = np.repeat(centers, counts, axis=0) + rng.normal(scale=noise, size=(n_samples, 2))
     y = np.repeat(np.array([0, 0, 1, 1], dtype=np.int64), counts)
     return X, y
+
+
+# --------------------------------------------------------------------------- sequences
+
+def make_memory_task(n_samples=1000, gap=10, n_symbols=4, seed=0):
+    """Sequences whose label is their first symbol, seen ``gap`` steps before the end.
+
+    Each sequence has ``gap + 1`` steps, and every step shows one of ``n_symbols`` symbols,
+    drawn uniformly at random, as a one-hot vector. The label is the symbol of the *first*
+    step: a recurrent network that reads the whole sequence and answers at the end must
+    carry it across ``gap`` steps of distracting symbols (Bengio, Simard and Frasconi 1994
+    studied tasks of this kind). Chance accuracy is ``1 / n_symbols``.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of sequences N (>= 1).
+    gap : int
+        Steps after the first one (>= 0); the sequences have T = gap + 1 steps.
+    n_symbols : int
+        Size of the alphabet (>= 2), also the number of classes.
+    seed : int
+        Seed for ``np.random.default_rng``.
+
+    Returns
+    -------
+    X : ndarray, shape (n_samples, gap + 1, n_symbols), float64
+        One-hot symbols, batch first: ``X[n, t]`` is step t of sequence n.
+    y : ndarray, shape (n_samples,), int64
+        The first symbol of each sequence, ``X[:, 0].argmax(axis=1)``.
+    """
+    n_samples = _check_int("n_samples", n_samples, 1)
+    gap = _check_int("gap", gap, 0)
+    n_symbols = _check_int("n_symbols", n_symbols, 2)
+    symbols = np.random.default_rng(seed).integers(0, n_symbols, size=(n_samples, gap + 1))
+    X = np.zeros((n_samples, gap + 1, n_symbols))
+    np.put_along_axis(X, symbols[..., None], 1.0, axis=2)
+    return X, symbols[:, 0].astype(np.int64)
 
 
 # --------------------------------------------------------------------------- regression

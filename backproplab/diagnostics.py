@@ -17,7 +17,8 @@ A :class:`Monitor` is a :class:`~backproplab.train.Callback`. Pass it to ``fit``
 * ``update_ratio``: ||weight update|| / ||weight||, the relative step the optimiser took;
   around 1e-3 is healthy, much smaller means the layer barely learns.
 
-These are the numbers the vanishing/exploding-gradient lesson plots.
+These are the numbers the vanishing/exploding-gradient lesson plots. For a recurrent layer,
+:func:`gradient_through_time` measures the same thing along time instead of depth.
 """
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 from .layers import LeakyReLU, ReLU, Sigmoid, Tanh
 from .train import Callback
 
-__all__ = ["Monitor", "gradient_norms", "STATS"]
+__all__ = ["Monitor", "gradient_norms", "gradient_through_time", "STATS"]
 
 STATS = ("act_mean", "act_std", "act_spread", "saturated", "dead", "grad_norm",
          "update_ratio")
@@ -191,3 +192,26 @@ def gradient_norms(model, loss_fn, x, y):
     layers' norms are orders of magnitude smaller than the last layers'.
     """
     return Monitor(model).measure(loss_fn, x, y).latest("grad_norm")
+
+
+def gradient_through_time(rnn, x, h0=None, seed=0):
+    """How much of a gradient at the last step of a sequence reaches each earlier step.
+
+    Runs ``rnn`` (an :class:`~backproplab.recurrent.RNN`) on ``x`` (N, T, D) and back-propagates
+    a random gradient G (N, H) (from ``seed``) put on the last hidden state h_T only, as a loss
+    read from h_T would send. Returns an array of shape (T,): entry k is
+    ``||dL/dh_(T-k)|| / ||dL/dh_T||`` (norms over the batch and the units), so entry 0 is 1
+    and entry k is what k steps of backpropagation through time, k Jacobians
+    ``diag(1 - h**2) @ W_hh.T``, left of it. The layer's gradients are left as they were.
+    """
+    out = rnn(x, h0)
+    grad = np.zeros_like(out)
+    grad[:, -1] = np.random.default_rng(seed).standard_normal(out[:, -1].shape)
+    params = rnn.parameters()
+    saved = [p.grad for p in params]
+    rnn.zero_grad()  # backward adds into .grad in place: keep the caller's arrays out of it
+    rnn.backward(grad, input_grad=False)
+    for p, g in zip(params, saved):
+        p.grad = g
+    norms = np.linalg.norm(rnn.grad_states, axis=(0, 2))[::-1]
+    return norms / norms[0]

@@ -81,6 +81,44 @@ tbn.eval()
 xe = rng.standard_normal((4, 3))
 report("BatchNorm1d eval forward", bn(xe), tbn(T(xe)).detach())
 
+# RNN: ours stores W_ih = weight_ih_l0.T, W_hh = weight_hh_l0.T and one b = bias_ih + bias_hh;
+# torch's h0 is (1, N, H). Full BPTT, then truncated BPTT against chunks whose state is detached.
+xs, h0, gs = rng.standard_normal((3, 7, 4)), rng.standard_normal((3, 5)), rng.standard_normal((3, 7, 5))
+rnn = bp.RNN(4, 5, rng=rng)
+trnn = torch.nn.RNN(4, 5, batch_first=True)
+b_ih = rng.standard_normal(5)
+with torch.no_grad():
+    trnn.weight_ih_l0.copy_(T(rnn.W_ih.data.T.copy()))
+    trnn.weight_hh_l0.copy_(T(rnn.W_hh.data.T.copy()))
+    trnn.bias_ih_l0.copy_(T(b_ih))
+    trnn.bias_hh_l0.copy_(T(rnn.b.data - b_ih))
+out = rnn(xs, h0)
+dx = rnn.backward(gs)
+tx, th0 = T(xs.copy()).requires_grad_(), T(h0[None].copy()).requires_grad_()
+tout, h_n = trnn(tx, th0)
+tout.backward(T(gs))
+report("RNN forward (and h_n = out[:, -1])", np.r_[out.ravel(), out[:, -1].ravel()],
+       np.r_[tout.detach().numpy().ravel(), h_n[0].detach().numpy().ravel()])
+report("RNN dx, dh0", np.r_[dx.ravel(), rnn.grad_h0.ravel()],
+       np.r_[tx.grad.numpy().ravel(), th0.grad[0].numpy().ravel()])
+report("RNN dW_ih, dW_hh (ours are transposed)", np.r_[rnn.W_ih.grad.ravel(), rnn.W_hh.grad.ravel()],
+       np.r_[trnn.weight_ih_l0.grad.T.numpy().ravel(), trnn.weight_hh_l0.grad.T.numpy().ravel()])
+report("RNN db = dbias_ih = dbias_hh", np.r_[rnn.b.grad, rnn.b.grad],
+       np.r_[trnn.bias_ih_l0.grad.numpy(), trnn.bias_hh_l0.grad.numpy()])
+rnn.truncate = 3
+rnn.zero_grad()
+rnn(xs, h0)
+dx = rnn.backward(gs)
+trnn.zero_grad()
+state, tdx = T(h0[None].copy()), []
+for start in range(0, 7, 3):  # truncated BPTT in torch: feed chunks, detach the state between
+    tx = T(xs[:, start:start + 3].copy()).requires_grad_()
+    tout, state = trnn(tx, state.detach())
+    tout.backward(T(gs[:, start:start + 3].copy()))
+    tdx.append(tx.grad.numpy())
+report("RNN truncated BPTT (3 steps): dx, dW_hh", np.r_[dx.ravel(), rnn.W_hh.grad.ravel()],
+       np.r_[np.concatenate(tdx, axis=1).ravel(), trnn.weight_hh_l0.grad.T.numpy().ravel()])
+
 # Losses: value and gradient with respect to the prediction.
 logits, labels = rng.standard_normal((7, 5)) * 4, rng.integers(0, 5, 7)
 pred, target = rng.standard_normal((7, 2)), rng.standard_normal((7, 2))

@@ -1,4 +1,4 @@
-"""The real course, as an instructor would use it: the eight exercise notebooks are valid,
+"""The real course, as an instructor would use it: the nine exercise notebooks are valid,
 their student versions are exactly what the generator produces, and the grader gives every
 solution full marks and every untouched exercise zero.
 
@@ -37,7 +37,7 @@ PARTS = [pytest.param(name[:-6], grade_id(c), id=grade_id(c))
 
 def test_one_exercise_notebook_per_lesson():
     lessons = sorted(p.name for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
-    assert NOTEBOOKS == lessons and len(NOTEBOOKS) == 8
+    assert NOTEBOOKS == lessons and len(NOTEBOOKS) == 9
     assert sorted(p.name for p in EXERCISES.glob("*.ipynb")) == NOTEBOOKS
 
 

@@ -402,3 +402,29 @@ def test_digits_images_and_fresh_copies():
     np.testing.assert_array_equal(images.reshape(1797, 64), X)
     X[:] = -1.0  # a caller's in-place edit must not leak into the next load
     assert data.load_digits()[0].min() == 0
+
+
+# --------------------------------------------------------------------------- sequences
+
+def test_memory_task_is_one_hot_and_labelled_by_the_first_symbol():
+    X, y = data.make_memory_task(n_samples=200, gap=7, n_symbols=3, seed=4)
+    assert X.shape == (200, 8, 3) and X.dtype == np.float64
+    assert y.shape == (200,) and y.dtype == np.int64
+    np.testing.assert_array_equal(X.sum(axis=2), 1.0)          # one symbol per step
+    np.testing.assert_array_equal(y, X[:, 0].argmax(axis=1))   # the label is the first one
+    symbols = X.argmax(axis=2)
+    assert set(np.unique(symbols)) == {0, 1, 2}
+    # the distractors carry no information about the label
+    assert not np.all(symbols[:, 1:] == y[:, None])
+    X2, y2 = data.make_memory_task(n_samples=200, gap=7, n_symbols=3, seed=4)
+    np.testing.assert_array_equal(X, X2)
+    assert not np.array_equal(data.make_memory_task(200, 7, 3, seed=5)[1], y)
+
+
+def test_memory_task_gap_zero_and_bad_arguments():
+    X, y = data.make_memory_task(n_samples=5, gap=0, seed=0)
+    assert X.shape == (5, 1, 4)
+    for kwargs, error in [({"gap": -1}, ValueError), ({"n_symbols": 1}, ValueError),
+                          ({"n_samples": 0}, ValueError), ({"gap": 2.5}, TypeError)]:
+        with pytest.raises(error):
+            data.make_memory_task(**kwargs)

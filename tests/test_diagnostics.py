@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import backproplab as bl
-from backproplab.diagnostics import STATS, Monitor, gradient_norms
+from backproplab.diagnostics import STATS, Monitor, gradient_norms, gradient_through_time
 from backproplab.optim import SGD
 from backproplab.train import fit
 
@@ -177,3 +177,22 @@ def test_act_spread_sees_examples_that_all_look_the_same():
     rec = Monitor(model).measure(bl.CrossEntropyLoss(), x, np.zeros(8, dtype=int)).records["1"]
     assert rec["act_spread"][-1] < 1e-15
     assert rec["act_std"][-1] == pytest.approx(np.tanh([0.0, 1.0, 2.0, 3.0]).std())
+
+
+def test_gradient_through_time_is_the_product_of_step_jacobians():
+    """Entry k is ||dL/dh_(T-k)|| / ||dL/dh_T||, computed here with the Jacobians by hand."""
+    rng = np.random.default_rng(0)
+    rnn = bl.RNN(3, 4, rng=rng)
+    x = rng.normal(size=(5, 6, 3))
+    before = rnn.W_hh.grad = np.ones((4, 4))
+    norms = gradient_through_time(rnn, x, seed=1)
+    out = rnn(x)
+    g = np.random.default_rng(1).standard_normal((5, 4))
+    expected = [np.linalg.norm(g)]
+    for t in range(5, 0, -1):  # dh_(t-1) = (dh_t * (1 - h_t^2)) @ W_hh.T
+        g = (g * (1 - out[:, t] ** 2)) @ rnn.W_hh.data.T
+        expected.append(np.linalg.norm(g))
+    np.testing.assert_allclose(norms, np.array(expected) / expected[0], rtol=1e-12)
+    assert norms.shape == (6,) and norms[0] == 1.0
+    assert rnn.W_hh.grad is before and np.all(before == 1.0)   # the caller's gradients kept
+    assert rnn.W_ih.grad is None

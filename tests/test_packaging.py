@@ -14,7 +14,7 @@ PKG = ROOT / "backproplab"
 LEVELS = {
     "_validate": 0, "scalar": 0, "scalar_nn": 0, "functional": 0, "init": 0, "losses": 0,
     "optim": 0, "data": 0,
-    "layers": 1,
+    "layers": 1, "recurrent": 1,
     "gradcheck": 2, "train": 2, "diagnostics": 2, "curvature": 2,
     "plotting": 3, "grading": 3, "experiments": 3,
     "widgets": 4, "cli": 4, "__main__": 4,

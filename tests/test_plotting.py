@@ -730,3 +730,31 @@ def test_plot_fit_draws_model_predictions():
     labels = [ln.get_label() for ln in ax2.get_lines()]
     assert labels == ["degree 3", "zero"]
     render(ax2)
+
+
+# ----------------------------------------------------------------------------- sequences
+
+def test_gradient_through_time_draws_each_curve_and_its_dashed_bound():
+    k = np.arange(20)
+    curves = {"rho 0.5": 0.5 ** k, "rho 2": 1.5 ** k}
+    ax = P.plot_gradient_through_time(curves, bounds={"rho 0.5": 0.5 ** k, "rho 2": 2.0 ** k})
+    render(ax)
+    assert ax.get_yscale() == "log"
+    solid = [line for line in ax.lines if line.get_linestyle() == "-"]
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--" and len(line.get_xdata())]
+    assert [line.get_label() for line in solid] == list(curves)
+    np.testing.assert_allclose(solid[1].get_ydata(), 1.5 ** k)
+    np.testing.assert_allclose(dashed[1].get_ydata(), 2.0 ** k)
+    assert to_rgba(solid[1].get_color()) == to_rgba(dashed[1].get_color())
+    low, high = ax.get_ylim()   # the curves set the range, not the steeper bound
+    assert low < 0.5 ** 19 and 1.5 ** 19 < high < 2.0 ** 19
+    assert "bound" in [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def test_gradient_through_time_skips_underflow_and_rejects_bad_input():
+    ax = P.plot_gradient_through_time({"vanished": np.array([1.0, 1e-200, 0.0])})
+    assert np.isnan(ax.lines[0].get_ydata()[2])
+    with pytest.raises(ValueError, match="empty"):
+        P.plot_gradient_through_time({})
+    with pytest.raises(ValueError, match="no curve"):
+        P.plot_gradient_through_time({"a": np.ones(3)}, bounds={"b": np.ones(3)})

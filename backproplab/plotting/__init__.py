@@ -9,7 +9,8 @@ Conventions
 -----------
 * Single-panel helpers take ``ax=`` (draw into your Axes) and return the Axes:
   :func:`plot_decision_boundary`, :func:`plot_probability_map`, :func:`plot_fit`,
-  :func:`plot_loss_surface`, :func:`draw_graph`, :func:`plot_confusion_matrix`.
+  :func:`plot_loss_surface`, :func:`draw_graph`, :func:`plot_confusion_matrix`,
+  :func:`plot_gradient_through_time`.
 * Multi-panel helpers return the Figure: :func:`plot_activation`, :func:`plot_history`,
   :func:`plot_gradient_flow`, :func:`plot_activation_stats`, :func:`plot_gradcheck`,
   :func:`show_images`, :func:`plot_weights_as_images`.
@@ -25,6 +26,7 @@ from .graph import draw_graph, graph_layout
 from .images import plot_weights_as_images, show_images
 from .models import (plot_confusion_matrix, plot_decision_boundary, plot_fit,
                      plot_probability_map)
+from .sequences import plot_gradient_through_time
 from .surface import plot_loss_surface
 from .training import plot_gradient_flow, plot_history
 
@@ -34,4 +36,5 @@ __all__ = [
     "plot_decision_boundary", "plot_probability_map", "plot_fit", "plot_confusion_matrix",
     "plot_loss_surface",
     "draw_graph", "graph_layout", "plot_gradcheck", "show_images", "plot_weights_as_images",
+    "plot_gradient_through_time",
 ]

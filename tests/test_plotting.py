@@ -710,6 +710,43 @@ def test_confusion_matrix_counts():
     render(ax)
 
 
+def test_reliability_diagram_draws_each_bins_accuracy_and_gap():
+    # 5 bins: (0.4, 0.6] one right at 0.55; (0.6, 0.8] one wrong at 0.65; (0.8, 1] three
+    # at 0.95, 0.95, 1.0 of which two are right
+    probs = np.column_stack([1 - np.array([0.55, 0.35, 0.95, 0.05, 1.0]),
+                             [0.55, 0.35, 0.95, 0.05, 1.0]])
+    y = np.ones(5, dtype=int)
+    ax = P.plot_reliability_diagram(probs, y, n_bins=5)
+    accuracy_bars, gap_bars = ax.containers[0], ax.containers[1]
+    np.testing.assert_allclose([b.get_height() for b in accuracy_bars], [1, 0, 2 / 3])
+    np.testing.assert_allclose([b.get_x() + b.get_width() / 2 for b in accuracy_bars],
+                               [0.5, 0.7, 0.9])
+    conf = np.array([0.55, 0.65, 2.9 / 3])
+    np.testing.assert_allclose([b.get_height() for b in gap_bars], np.abs(conf - [1, 0, 2 / 3]))
+    np.testing.assert_allclose([b.get_y() for b in gap_bars], np.minimum(conf, [1, 0, 2 / 3]))
+    shown = texts(ax)
+    assert ["1", "1", "3"] == shown[:3]   # predictions per bar, over the bar or its gap
+    np.testing.assert_allclose([t.get_position()[1] for t in ax.texts[:3]],
+                               np.maximum(conf, [1, 0, 2 / 3]) + 0.015)
+    ece = bp.metrics.expected_calibration_error(probs, y, n_bins=5)
+    assert f"ECE {ece:.3f} (5 bins)" in shown[3] and "accuracy 0.600" in shown[3]
+    assert f"mean confidence {probs.max(axis=1).mean():.3f}" in shown[3]
+    assert_labelled(ax)
+    render(ax)
+
+
+def test_reliability_diagram_draws_into_given_axes_and_refuses_logits():
+    fig, axes = plt.subplots(1, 2)
+    probs = bp.softmax(np.random.default_rng(0).normal(size=(40, 3)), axis=1)
+    y = np.random.default_rng(1).integers(0, 3, size=40)
+    assert P.plot_reliability_diagram(probs, y, ax=axes[1], title="right") is axes[1]
+    assert axes[1].get_title() == "right" and not axes[0].containers
+    assert sum(len(b) for b in axes[1].containers[:1]) == np.count_nonzero(
+        bp.metrics.calibration_bins(probs, y).counts)
+    with pytest.raises(ValueError, match="softmax"):
+        P.plot_reliability_diagram(np.log(probs), y)
+
+
 def test_plot_fit_draws_model_predictions():
     x = np.linspace(-1, 1, 15)
     y = 2 * x + 0.1

@@ -10,7 +10,7 @@ Conventions
 * Single-panel helpers take ``ax=`` (draw into your Axes) and return the Axes:
   :func:`plot_decision_boundary`, :func:`plot_probability_map`, :func:`plot_fit`,
   :func:`plot_loss_surface`, :func:`draw_graph`, :func:`plot_confusion_matrix`,
-  :func:`plot_gradient_through_time`.
+  :func:`plot_gradient_through_time`, :func:`plot_reliability_diagram`.
 * Multi-panel helpers return the Figure: :func:`plot_activation`, :func:`plot_history`,
   :func:`plot_gradient_flow`, :func:`plot_activation_stats`, :func:`plot_gradcheck`,
   :func:`show_images`, :func:`plot_weights_as_images`.
@@ -21,6 +21,7 @@ Conventions
 
 from ._style import OKABE_ITO, PALETTE, STYLE, use_style
 from .activations import plot_activation, plot_activation_stats
+from .calibration import plot_reliability_diagram
 from .checks import plot_gradcheck
 from .graph import draw_graph, graph_layout
 from .images import plot_weights_as_images, show_images
@@ -34,6 +35,7 @@ __all__ = [
     "OKABE_ITO", "PALETTE", "STYLE", "use_style",
     "plot_activation", "plot_activation_stats", "plot_history", "plot_gradient_flow",
     "plot_decision_boundary", "plot_probability_map", "plot_fit", "plot_confusion_matrix",
+    "plot_reliability_diagram",
     "plot_loss_surface",
     "draw_graph", "graph_layout", "plot_gradcheck", "show_images", "plot_weights_as_images",
     "plot_gradient_through_time",

@@ -1,6 +1,7 @@
 """Parts of exercise 08, the capstone (solutions/08_capstone_digits.ipynb): standardising with
 training statistics only, building a He-initialised ReLU network, accuracy in eval mode, a
-confusion matrix, and a trained digits classifier that must reach a stated test accuracy.
+confusion matrix, the expected calibration error, and a trained digits classifier that must
+reach a stated test accuracy.
 
 The data split is the lesson's (``train_val_test_split`` of ``load_digits`` with
 ``val_fraction=0.15, test_fraction=0.15, seed=0, stratify=True``): ``ex08_model`` standardises it
@@ -18,7 +19,9 @@ import warnings
 import numpy as np
 
 from ...data import load_digits, standardize as _standardize_ref, train_val_test_split
+from ...functional import softmax
 from ...layers import Dropout, LeakyReLU, Linear, Module, ReLU, Sequential
+from ...metrics import expected_calibration_error as _ece_ref
 from ..compare import merge_same, without_answer
 from ..registry import part
 
@@ -356,7 +359,92 @@ def confusion_matrix_part(t, confusion_matrix):
                 mistakes=without_answer(_confusion_mistakes(y_true, y_pred, n), expected))
 
 
-# ----------------------------------------------------------------------------- 5. the model
+# ----------------------------------------------------------------------------- 5. calibration
+
+
+def _ece_variant(probs, y, n_bins, confidence="max", weights="count", signed=False,
+                 n_edges=None, top_closed=True, scale=1.0):
+    """The expected calibration error with one thing done differently: the named mistakes."""
+    conf = probs.max(axis=1) if confidence == "max" else probs[np.arange(len(y)), y]
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, n_bins + 1 if n_edges is None else n_edges(n_bins))
+    gaps, sizes = [], []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf > lo) & ((conf <= hi) if top_closed else (conf < hi))
+        if inside.any():
+            gap = correct[inside].mean() - conf[inside].mean()
+            gaps.append(gap if signed else abs(gap))
+            sizes.append(inside.sum())
+    gaps, sizes = np.array(gaps), np.array(sizes)
+    total = {"count": np.sum(sizes / len(y) * gaps), "filled": np.mean(gaps),
+             "all": np.sum(gaps) / (len(edges) - 1)}[weights]
+    return float(scale * total)
+
+
+def _ece_buggy(**how):
+    return lambda probs, y, n_bins=15: _ece_variant(probs, y, n_bins, **how)
+
+
+ECE_MISTAKES = {
+    "the gaps added with their sign: over- and underconfident bins cancel (take |accuracy - "
+    "confidence| in each bin)": _ece_buggy(signed=True),
+    "each bin weighted equally: weight it by its share of the predictions, n_b / N":
+        _ece_buggy(weights="filled"),
+    "the gaps averaged over all n_bins bins, empty ones as 0: weight each bin by n_b / N":
+        _ece_buggy(weights="all"),
+    "the probability of the true class used as the confidence: the confidence is the "
+    "largest probability of the row": _ece_buggy(confidence="true"),
+    "np.linspace(0, 1, n_bins) makes n_bins - 1 bins: n_bins bins need n_bins + 1 edges":
+        _ece_buggy(n_edges=lambda m: m),
+    "a confidence of exactly 1 left out of every bin: the last bin is (1 - 1/n_bins, 1], "
+    "with 1 included": _ece_buggy(top_closed=False),
+    "a percentage (times 100): return a fraction": _ece_buggy(scale=100.0),
+}
+
+
+def _two_class(p1):
+    p1 = np.asarray(p1, dtype=float)
+    return np.column_stack([1 - p1, p1])
+
+
+def _ece_cases():
+    """(description, probs, labels, n_bins): each with bins that are over- and underconfident,
+    empty bins, and a wrong prediction at confidence exactly 1 (a right one adds 1 - 1 = 0 to
+    its bin, so leaving it out would go unnoticed); no confidence on an inner bin edge, where
+    rounding decides the bin."""
+    rng = np.random.default_rng(808)
+    logits = rng.normal(size=(200, 10)) * rng.uniform(0.5, 5.0, size=(200, 1))
+    probs10 = np.vstack([softmax(logits, axis=1), np.eye(10)[[3, 7, 7, 1]]])
+    y10 = probs10.argmax(axis=1)
+    flip = rng.choice(len(y10) - 4, size=60, replace=False)  # wrong answers at every confidence
+    y10[flip] = (y10[flip] + rng.integers(1, 10, size=60)) % 10
+    y10[-1] = 2                                              # a wrong answer at confidence 1
+    logits3 = rng.normal(size=(37, 3)) * 2.0
+    probs3 = np.vstack([softmax(logits3, axis=1), np.eye(3)[[0, 2, 1]]])
+    y3 = probs3.argmax(axis=1)
+    y3[[1, 5, 8, 13, 21, 30, 38]] = (y3[[1, 5, 8, 13, 21, 30, 38]] + 1) % 3  # 38: one-hot
+    return [
+        ("5 predictions of 2 classes at confidences 0.55, 0.65, 0.95, 0.95 and 1 (wrong), "
+         "n_bins = 5", _two_class([0.55, 0.35, 0.95, 0.05, 0.0]), np.ones(5, dtype=int), 5),
+        ("204 predictions of 10 classes (4 of them one-hot), 61 wrong, n_bins = 15",
+         probs10, y10, 15),
+        ("40 predictions of 3 classes (3 one-hot), 7 wrong, n_bins = 10", probs3, y3, 10),
+    ]
+
+
+@part("ex08_calibration_error", points=3)
+def calibration_error_part(t, expected_calibration_error):
+    """the expected calibration error over equal-width confidence bins"""
+    for what, probs, y, n_bins in _ece_cases():
+        expected = _ece_ref(probs, y, n_bins)
+        t.close(what, lambda probs=probs, y=y, n_bins=n_bins:
+                expected_calibration_error(probs.copy(), y.copy(), n_bins), expected,
+                rtol=1e-7, atol=1e-10,
+                mistakes=without_answer(merge_same(
+                    {k: f(probs, y, n_bins) for k, f in ECE_MISTAKES.items()}), expected))
+
+
+# ----------------------------------------------------------------------------- 6. the model
 
 
 class _Trained:

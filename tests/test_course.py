@@ -42,7 +42,7 @@ def test_one_exercise_notebook_per_lesson():
 
 
 def test_parts_are_many_unique_and_carry_their_registered_points():
-    ids = []
+    ids, total = [], 0
     for name in NOTEBOOKS:
         cells = _grade_cells(SOLUTIONS / name)
         assert 4 <= len(cells) <= 12, f"{name}: {len(cells)} graded parts"
@@ -50,8 +50,12 @@ def test_parts_are_many_unique_and_carry_their_registered_points():
             points = cell.metadata.nbgrader["points"]
             assert points > 0 and points == get_part(grade_id(cell)).points
             ids.append(grade_id(cell))
+            total += points
     assert len(ids) >= 40, f"{len(ids)} graded parts in the course"
     assert len(ids) == len(set(ids)), "grade_ids must be unique across the course"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"({len(ids)} graded parts, {total:g} points in all" in readme, (
+        f"the README should say {len(ids)} graded parts, {total:g} points")
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

@@ -142,7 +142,7 @@ BUGS = {
         "ex07_l2_grad", "the sign flipped", 0),
     "L2 gradient computed in place": (
         "ex07_l2_grad_answer", "return lam * W", "W *= lam\n    return W",
-        "ex07_l2_grad", "W changed in place", 2 / 3),
+        "ex07_l2_grad", "wrote into an array it was given (in l2_grad, line", 0),
     "p used as the keep probability": (
         "ex07_dropout_forward_answer", "keep = rng.random(x.shape) >= p",
         "keep = rng.random(x.shape) < p", "ex07_dropout_forward",

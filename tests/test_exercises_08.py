@@ -103,7 +103,8 @@ BUGS = {
         'bp.Linear(64, 10, init="he_normal", rng=rng), bp.ReLU())', "ex08_build_model",
         "end with a Linear that outputs the raw logits", 1.6),
     "rng not passed to the layers": (
-        "ex08_build_model_answer", ", rng=rng", "", "ex08_build_model", "pass rng=rng", 1.6),
+        "ex08_build_model_answer", ", rng=rng", "", "ex08_build_model",
+        "drew from backproplab's default generator", 0),
     "accuracy in training mode": (
         "ex08_accuracy_answer", "model.eval()", "pass", "ex08_accuracy",
         "the model left in training mode", 1.2),

@@ -357,7 +357,7 @@ def _restores(numerical_gradient_fn):
     return {"the gradient": grad, "x afterwards": W}
 
 
-@part("ex04_numerical_gradient", points=2)
+@part("ex04_numerical_gradient", points=2, writable=(1, "x"))
 def numerical_gradient_part(t, numerical_gradient_fn):
     """a numerical gradient by central differences"""
     t.close("sum(sin(x) * G) for a (3, 4) x, default eps: cos(x) * G within 1e-8",

@@ -86,7 +86,7 @@ SGD_MISTAKES = {
 }
 
 
-@part("ex05_sgd_step", points=1)
+@part("ex05_sgd_step", points=1, writable=(0, "params"))
 def sgd_step_part(t, sgd_step):
     """one step of plain gradient descent"""
     t.close("one step, lr = 0.1, on a (2, 3) and a (4,) array (all entries, flattened)",
@@ -165,7 +165,7 @@ MOM_MISTAKES = {
 }
 
 
-@part("ex05_momentum_step", points=2)
+@part("ex05_momentum_step", points=2, writable=(0, 2, "param", "velocity"))
 def momentum_step_part(t, momentum_step):
     """one step of SGD with momentum (torch.optim.SGD's rule)"""
     for A, p0, lrs, mu, what in [
@@ -266,7 +266,7 @@ ADAM_MISTAKES = {
 }
 
 
-@part("ex05_adam_step", points=3)
+@part("ex05_adam_step", points=3, writable=(0, 2, 3, "param", "m", "v"))
 def adam_step_part(t, adam_step):
     """one Adam step with bias correction (torch.optim.Adam's rule)"""
     with np.errstate(all="ignore"):

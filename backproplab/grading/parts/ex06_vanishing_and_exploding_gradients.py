@@ -196,7 +196,7 @@ CLIP_MISTAKES = {
 }
 
 
-@part("ex06_clip_grad_norm", points=2)
+@part("ex06_clip_grad_norm", points=2, writable=(0, "grads"))
 def clip_grad_norm_part(t, clip_grad_norm):
     """gradient clipping by the joint norm (torch.nn.utils.clip_grad_norm_)"""
     for name, cases in CLIP_CASES:

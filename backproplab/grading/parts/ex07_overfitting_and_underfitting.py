@@ -169,8 +169,6 @@ def l2_grad_part(t, l2_grad):
     lr, lam = 0.1, 0.2
     step_mistakes = {k: W_STEP - lr * (DW_STEP + v)
                      for k, v in _l2_grad_mistakes(W_STEP, lam).items()}
-    step_mistakes["W changed in place (W *= lam): return a new array, the weights themselves "
-                  "must not change"] = lam * W_STEP - lr * (DW_STEP + lam * W_STEP)
     t.close("W - lr * (dW + l2_grad(W, lambda)) is the step of SGD(weight_decay=lambda), "
             "lr = 0.1, lambda = 0.2, a (3, 5) W",
             lambda: _sgd_step_with(l2_grad, lr, lam), _sgd_weight_decay(lr, lam),

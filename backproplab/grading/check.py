@@ -18,9 +18,19 @@ from .registry import get_part
 from .results import (ERROR, FAILED, NOT_ATTEMPTED, PASSED, RESULT_MIMETYPE, PartResult,
                       TestResult)
 
-__all__ = ["check", "run_part", "GRADING_ENV"]
+__all__ = ["check", "hidden_test", "run_part", "GRADING_ENV"]
 
 GRADING_ENV = "BACKPROPLAB_GRADING"
+
+_HIDDEN = {}  # grade_id -> [(name, call, hint, points)], for the next check() of that part
+
+
+def hidden_test(grade_id, name, call, hint="a hidden test failed", points=1):
+    """Add a test to the next ``check(grade_id, ...)``, as ``t.true(name, call, hint, points)``
+    would: for an instructor's hidden tests, placed before the check() call in the grade cell
+    (between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``), so that they count in
+    the part's score, print their line, and keep the student's warnings off stderr."""
+    _HIDDEN.setdefault(grade_id, []).append((name, call, hint, points))
 
 
 def check(grade_id, *answers):
@@ -50,6 +60,8 @@ def run_part(part, answers):
     crash = None
     try:
         part.run(t, *(guard(answer, part.writable) for answer in answers))
+        for name, call, hint, points in _HIDDEN.pop(part.grade_id, []):
+            t.true(name, call, hint, points=points)
     except KeyboardInterrupt:  # the grader's timeout: let it stop the cell
         raise
     except BaseException as exc:  # e.g. the part called the student's code outside a test

@@ -204,11 +204,12 @@ class _Guard:
 
 
 def guard(answer, writable=()):
-    """``answer`` wrapped for a part (see the module's docstring): functions only; classes,
-    instances and anything not callable are passed as they are."""
-    if isinstance(answer, type) or not callable(answer) or isinstance(answer, _Guard):
-        return answer
-    return _Guard(answer, writable)
+    """``answer`` wrapped for a part (see the module's docstring): functions only (lambdas and
+    partials included); classes, instances and anything else are passed as they are."""
+    if inspect.isfunction(answer) or inspect.ismethod(answer) \
+            or isinstance(answer, functools.partial):
+        return _Guard(answer, writable)
+    return answer
 
 
 # -- helpers for parts that know what the reference draws -------------------------------------

@@ -59,7 +59,7 @@ def _make_exercises(args, parser):
 
 
 def _grade(args, parser):
-    from .grading.batch import collect_notebooks, grade_batch
+    from .grading.batch import collect_submissions, grade_batch
     from .grading.limits import Limits
     from .grading.report import score_table, write_csv, write_feedback, write_json
     from .grading.results import format_points
@@ -70,20 +70,23 @@ def _grade(args, parser):
     missing = [name for name in args.submissions if not Path(name).exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
-    paths = collect_notebooks(args.submissions)
-    if not paths:
+    submissions = collect_submissions(args.submissions)
+    if not submissions:
         parser.error("no .ipynb files to grade")
+    paths, students = zip(*submissions)
     limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds)
     done = set()
 
     def progress(report):
-        step = "graded again alone" if report.student in done else f"{len(done) + 1}/{len(paths)}"
-        done.add(report.student)
-        print(f"[{step}] {report.student}: {format_points(report.total)}/"
-              f"{format_points(report.max_total)} in {report.seconds:.1f} s", file=sys.stderr)
+        step = "graded again alone" if report.file in done else f"{len(done) + 1}/{len(paths)}"
+        done.add(report.file)
+        print(f"[{step}] {report.student} ({Path(report.file).name}): "
+              f"{format_points(report.total)}/{format_points(report.max_total)} in "
+              f"{report.seconds:.1f} s", file=sys.stderr)
 
     started = time.monotonic()
-    reports, changed = grade_batch(paths, source, limits, args.jobs, progress)
+    reports, changed = grade_batch(list(paths), source, limits, args.jobs, progress,
+                                   list(students))
     seconds = round(time.monotonic() - started, 2)
     print(score_table(reports))
     print(f"\n{len(reports)} submission(s) graded in {seconds:.1f} s with --jobs {args.jobs}")
@@ -120,7 +123,9 @@ def build_parser():
         description="Grade submissions safely (each in its own kernel, with limits) and in "
                     "parallel. Exit status 0 once grading is done, whatever the scores.")
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                       help="a notebook, or a folder: all the .ipynb files in it")
+                       help="a notebook; a folder of notebooks; or nbgrader's submitted/ "
+                            "folder (<student>/<assignment>/*.ipynb), or one student's folder "
+                            "of it: students are then named by folder")
     grade.add_argument("--json", metavar="REPORT.json", help="write the full report as JSON")
     grade.add_argument("--csv", metavar="GRADEBOOK.csv", help="write one row per student")
     grade.add_argument("--feedback", metavar="DIR", help="write one markdown file per student")

@@ -38,14 +38,13 @@ def test_solution_regions_become_stubs_at_the_same_indent():
     assert "BEGIN SOLUTION" not in mse and "np.mean" not in mse
 
 
-def test_markdown_answers_hidden_tests_and_outputs_are_cleared():
+def test_hidden_tests_and_outputs_are_cleared():
     nb = solution()
     check_cell = cell(nb, "demo_sigmoid")
     check_cell.outputs = [new_output("stream", name="stdout", text="✓\n")]
     check_cell.execution_count = 7
     check_cell.metadata["execution"] = {"iopub.status.busy": "2024-01-01"}
     exercise = make_exercise(nb)
-    assert cell(exercise, "explain_answer").source == "YOUR ANSWER HERE"
     assert cell(exercise, "demo_sigmoid").source == 'check("demo_sigmoid", sigmoid)'
     assert all(c.outputs == [] and c.execution_count is None
                for c in exercise.cells if c.cell_type == "code")
@@ -72,7 +71,7 @@ def test_cli_check_detects_drift_missing_and_stale_exercises(tmp_path, capsys):
     args = ["make-exercises", "--solutions", str(solutions), "--out", str(exercises)]
     assert main(args + ["--check"]) == 0
     target = exercises / "00_demo.ipynb"
-    target.write_text(target.read_text().replace("YOUR ANSWER HERE", "my answer"))
+    target.write_text(target.read_text().replace("# YOUR CODE HERE", "# my code", 1))
     (exercises / "99_gone.ipynb").write_text("{}")
     capsys.readouterr()
     assert main(args + ["--check"]) == 1
@@ -124,6 +123,8 @@ CODE = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
     ([new_markdown_cell("essay", metadata=nbgrader("essay", grade=True, solution=True,
                                                    points=1))],
      "grade cells must be code cells"),
+    ([new_markdown_cell("essay", metadata=nbgrader("essay", solution=True))],
+     "an answer cell must be code"),
     ([new_code_cell(CODE, metadata={"nbgrader": {"grade_id": "a", "solution": True}})],
      "cell 1 (a): nbgrader metadata needs schema_version 3"),
     ([new_code_cell(CODE, metadata=nbgrader("bad id!", solution=True))],

@@ -1,8 +1,9 @@
 """Exercise notebooks from solution notebooks, with nbgrader's markers but without nbgrader.
 
-The solution notebook is the single source. In its solution cells the answer sits between
-``### BEGIN SOLUTION`` and ``### END SOLUTION``; the exercise gets ``# YOUR CODE HERE`` and
-``raise NotImplementedError()`` at the same indent instead (``YOUR ANSWER HERE`` in markdown).
+The solution notebook is the single source. In its solution cells (code: the grader grades
+code only, and nbgrader refuses an answer in markdown that is not graded by hand) the answer sits
+between ``### BEGIN SOLUTION`` and ``### END SOLUTION``; the exercise gets ``# YOUR CODE HERE``
+and ``raise NotImplementedError()`` at the same indent instead.
 Grade cells may hold ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``: removed from the
 exercise, restored by the grader. Outputs and execution counts are cleared, and the cells the
 student must not change are locked the way nbgrader's ``generate_assignment`` locks them
@@ -25,7 +26,6 @@ __all__ = ["InvalidNotebook", "navigation", "validate", "exercise_source", "make
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
-ANSWER_STUB = ("YOUR ANSWER HERE",)
 
 
 # Where a course notebook links to: its lesson, and the other version of itself. Relative links,
@@ -104,11 +104,7 @@ def exercise_source(cell):
         lines, _ = _replace(lines, _regions(lines, BEGIN_HIDDEN, END_HIDDEN), ())
     if not is_solution(cell):
         return "\n".join(lines), []
-    stub = CODE_STUB if cell["cell_type"] == "code" else ANSWER_STUB
-    regions = _regions(lines, BEGIN_SOLUTION, END_SOLUTION)
-    if not regions and cell["cell_type"] != "code":  # nbgrader: a markdown answer cell is cleared
-        regions = [(0, len(lines) - 1)]
-    lines, raising = _replace(lines, regions, stub)
+    lines, raising = _replace(lines, _regions(lines, BEGIN_SOLUTION, END_SOLUTION), CODE_STUB)
     return "\n".join(lines), raising
 
 
@@ -189,7 +185,11 @@ def _source_problems(cell):
         yield "has solution markers but is not a solution cell (nbgrader.solution is false)"
     if hidden and not is_grade(cell):
         yield "hidden tests are only allowed in grade cells"
-    if cell.cell_type != "code" or not is_solution(cell):
+    if not is_solution(cell):
+        return
+    if cell.cell_type != "code":
+        yield ("an answer cell must be code: the grader grades code only, and nbgrader refuses "
+               "a markdown answer that is not graded by hand")
         return
     if not solutions:
         yield f"a code solution cell needs {BEGIN_SOLUTION!r} / {END_SOLUTION!r} around the answer"

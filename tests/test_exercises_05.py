@@ -169,7 +169,8 @@ def test_a_bug_loses_points_in_its_part_only_and_is_named(case):
     ("ex05_sgd_step", parts.SGD_MISTAKES), ("ex05_momentum_step", parts.MOM_MISTAKES),
     ("ex05_adam_step", parts.ADAM_MISTAKES), ("ex05_train_epoch", parts.EPOCH_MISTAKES)])
 def test_every_mistake_the_part_names_fails_every_test_with_its_name(gid, mistakes):
-    assert_every_mistake_named(gid, mistakes)
+    typos = [name for name in mistakes if "typed 1 - beta" in name]  # right at t = 1
+    assert_every_mistake_named(gid, mistakes, partial=typos)
 
 
 def test_every_lr_mistake_fails_every_test():

@@ -144,7 +144,7 @@ TRAIN_LINE = ("    bp.fit(model, bp.CrossEntropyLoss(), optimizer, (X_train, y_t
               "progress=False)\n")
 MODEL_BUGS = {
     # (buggy training call or return, points kept, phrase)
-    "not trained at all": ("", 1, "is below 90 %"),
+    "not trained at all": ("", 0, "the model did not learn: test accuracy"),
     "one epoch": (TRAIN_LINE.replace("epochs=60", "epochs=1"), 1, "is below 90 %"),
     "three epochs": (TRAIN_LINE.replace("epochs=60", "epochs=3"), 2, "is below 95 %"),
     "five epochs": (TRAIN_LINE.replace("epochs=60", "epochs=5"), 3, "is below 97 %"),

@@ -9,12 +9,13 @@ message while the other tests still run.
 
 import contextlib
 import io
+import itertools
 import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .compare import matching_mistake, same_value
+from .compare import matching_mistake, relation, same_value
 from .feedback import (describe_exception, describe_location, describe_warning,
                        explain_difference, shorten, summarize)
 from .guard import Misuse, read_only_write
@@ -66,6 +67,19 @@ def _in_place_message(exc):
             "(x = x.copy())")
 
 
+def _permutation(got, expected, rtol, atol):
+    """The labels of ``expected`` in the order ``got`` holds them, when ``got`` is a reordering
+    of the right arrays; else None."""
+    labels = list(expected)
+    if len(labels) > 5:
+        return None
+    for order in itertools.permutations(labels):
+        if list(order) != labels and all(same_value(g, expected[label], rtol, atol)
+                                          for g, label in zip(got, order)):
+            return order
+    return None
+
+
 def compare_all(got, expected, mistakes=None, rtol=1e-5, atol=1e-8, exact=()):
     """Several arrays at once: raise AssertionError (one line, naming each wrong array and its
     likely mistake) unless every entry of ``got`` matches ``expected``; else return True.
@@ -84,6 +98,9 @@ def compare_all(got, expected, mistakes=None, rtol=1e-5, atol=1e-8, exact=()):
         got = [got[label] for label in labels]
     elif isinstance(got, (tuple, list)) and len(got) == len(labels):
         got = list(got)
+        order = _permutation(got, expected, rtol, atol)
+        assert order is None, f"the right arrays in the order ({', '.join(order)}) instead of " \
+                              f"({', '.join(labels)})"
     else:
         raise AssertionError(f"expected {len(labels)} arrays ({', '.join(labels)}), got "
                              f"{summarize(got)}")
@@ -98,7 +115,7 @@ def compare_all(got, expected, mistakes=None, rtol=1e-5, atol=1e-8, exact=()):
             values = values() if callable(values) else values
             if values.get(label) is not None:
                 candidates[description] = values[label]
-        mistake = matching_mistake(value, candidates, *tol)
+        mistake = matching_mistake(value, candidates, *tol) or relation(value, want, *tol)
         difference = explain_difference(value, want)
         problems.append(f"{label} looks like {mistake} ({difference})" if mistake
                         else f"{label} is wrong ({difference})")
@@ -193,7 +210,7 @@ class Checks:
         if same_value(got, expected, rtol, atol):
             return self._record(name, points, outcome, True)
         difference = explain_difference(got, expected)
-        mistake = matching_mistake(got, mistakes, rtol, atol)
+        mistake = matching_mistake(got, mistakes, rtol, atol) or relation(got, expected, rtol, atol)
         message = f"looks like {mistake} ({difference})" if mistake else difference
         return self._record(name, points, outcome, False, message)
 

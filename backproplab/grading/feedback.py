@@ -90,11 +90,28 @@ def describe_location(exc):
     return f"{where}: {shorten(line, 80)}" if line else where
 
 
+# The usual cause of NumPy's errors about shapes and truth values, in the lessons' words.
+_NUMPY_HINTS = {
+    "could not be broadcast": "shapes that do not broadcast: an axis dropped by .sum, .max "
+                              "or .mean (keepdims=True keeps it), or * where the matrix "
+                              "product @ was meant?",
+    "mismatch in its core dimension": "a matrix product's inner sizes must agree: a transposed "
+                                      "matrix, or the factors in the wrong order?",
+    "not aligned": "a matrix product's inner sizes must agree: a transposed matrix, or the "
+                   "factors in the wrong order?",
+    "truth value of an array": "an if, and, or, max() or min() applied to a whole array: "
+                               "NumPy needs np.maximum, np.where, & and |",
+}
+
+
 def describe_exception(exc):
-    """"ZeroDivisionError: division by zero (in sigmoid, line 3: return 1 / 0)"."""
+    """"ZeroDivisionError: division by zero (in sigmoid, line 3: return 1 / 0)", and the likely
+    cause of NumPy's shape errors."""
     text = f"{type(exc).__name__}: {shorten(exc)}" if str(exc) else type(exc).__name__
     where = describe_location(exc)
-    return f"{text} ({where})" if where else text
+    text = f"{text} ({where})" if where else text
+    hint = next((h for key, h in _NUMPY_HINTS.items() if key in str(exc)), None)
+    return f"{text}; {hint}" if hint and isinstance(exc, ValueError) else text
 
 
 def describe_warning(warning):

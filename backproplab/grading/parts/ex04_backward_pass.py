@@ -177,6 +177,8 @@ def _ce_mistakes(logits, y):
         "divided by N * C (a mean over every entry) instead of by N": (P - T) / (n * c),
         "the softmax over the batch axis (axis=0) instead of over the classes":
             (softmax(logits, axis=0) - T) / n,
+        "T[y] = 1 sets whole rows of T (the rows numbered y): the one-hot targets need "
+        "T[np.arange(N), y] = 1": (P - np.isin(np.arange(n), y)[:, None]) / n,
     }
 
 
@@ -264,6 +266,8 @@ def _mlp_mistakes(cache, params, dZ2):
         "db not summed over the batch (dZ returned as it is)": bug(bias=lambda dZ: dZ),
         "db not summed over the batch (the mean over the batch instead of the sum)":
             bug(bias=lambda dZ: dZ.mean(axis=0)),
+        "db summed over the wrong axis (over the units, axis=1, instead of the batch)":
+            bug(bias=lambda dZ: dZ.sum(axis=1)),
         "divided by N again (dZ2 already holds the 1/N of the loss)": bug(scale=1.0 / n),
     }
 
@@ -326,7 +330,7 @@ def _finite_difference(f, x, eps, kind):
         x[i] = old
         center = f(x)
         grad[i] = {"central": (plus - minus) / (2 * eps), "forward": (plus - center) / eps,
-                   "h": (plus - minus) / eps}[kind]
+                   "h": (plus - minus) / eps, "half": (plus - center) / (2 * eps)}[kind]
     return grad
 
 
@@ -336,6 +340,10 @@ def _ng_mistakes(f, x, eps):
             _finite_difference(f, x, eps, "forward"),
         "the central difference divided by eps instead of 2 eps":
             _finite_difference(f, x, eps, "h"),
+        "f(x) where f(x - eps) belongs: (f(x + eps) - f(x)) / (2 eps), half a forward "
+        "difference": _finite_difference(f, x, eps, "half"),
+        "every entry moved at once, f(x + eps) - f(x - eps): one number for all entries; move "
+        "one entry at a time": np.full(x.shape, (f(x + eps) - f(x - eps)) / (2 * eps)),
     }
 
 

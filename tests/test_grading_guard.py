@@ -260,3 +260,41 @@ def test_fingerprints_collect_every_number_including_a_model_s_parameters():
     found = fingerprint((1, [np.ones(2)], {"b": 2.0, "a": np.zeros(1)}, model, "text"))
     assert found.tolist()[:5] == [1, 1, 1, 0, 2] and len(found) == 5 + 9
     assert fingerprint(("no numbers", None)) is None
+
+
+@pytest.mark.parametrize("got, expected, words", [
+    (np.array([2.0, 4.0, -6.0]), np.array([1.0, 2.0, -3.0]), "the right answer times 2"),
+    (np.array([0.25, 0.5]), np.array([1.0, 2.0]), "the right answer divided by 4"),
+    (-np.arange(1.0, 4.0), np.arange(1.0, 4.0), "the right answer with the opposite sign"),
+    (12.0, 2.0, "the right answer times 6"),
+    (np.arange(6.0), np.arange(6.0), None),  # the right answer is no relation
+    (np.arange(6.0).reshape(2, 3).T, np.arange(6.0).reshape(2, 3), "the transpose"),
+    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 3.0], [2.0, 4.0]]), "the transpose"),
+    (np.array([3.0, 2.0, 1.0]), np.array([1.0, 2.0, 3.0]), "in reverse order"),
+    (np.ones((1, 3)), np.ones(3), "with shape (1, 3) instead of (3,) (keepdims=True"),
+    (np.array([1.0, 2.5]), np.array([1.0, 2.0]), None),
+    (0.37, 0.5, None),
+])
+def test_simple_relations_to_the_right_answer_are_put_in_words(got, expected, words):
+    from backproplab.grading.compare import relation
+
+    found = relation(got, expected)
+    assert (found is None) if words is None else (words in found), found
+
+
+@pytest.mark.parametrize("student, hint", [
+    (lambda x: np.ones((3, 4)) / x.sum(axis=1), "keepdims=True keeps it"),
+    (lambda x: x @ np.ones((3, 4)), "a matrix product's inner sizes must agree"),
+    (lambda x: max(x, 0), "NumPy needs np.maximum, np.where"),
+])
+def test_numpy_s_shape_and_truth_value_errors_get_their_likely_cause(capsys, student, hint):
+    result = check("test_guard_inputs", lambda Z, items: student(Z))
+    assert hint in result.tests[0].message and "raised ValueError" in result.tests[0].message
+
+
+def test_arrays_returned_in_another_order_are_named(capsys):
+    from backproplab.grading.checks import compare_all
+
+    with pytest.raises(AssertionError, match=r"the right arrays in the order \(b, a\) instead "
+                                             r"of \(a, b\)"):
+        compare_all((np.ones(2), np.zeros(3)), {"a": np.zeros(3), "b": np.ones(2)})

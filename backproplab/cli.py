@@ -3,6 +3,8 @@
     backproplab make-exercises [--solutions DIR] [--out DIR] [--check]
     backproplab grade SUBMISSION.ipynb|FOLDER ... [--json F] [--csv F] [--feedback DIR]
                       [--jobs N] [--source DIR] [--timeout SECONDS]
+    backproplab gradescope [--out autograder.zip] [--source DIR] [--exercise NAME ...]
+                           [--visibility V] [--timeout SECONDS]
 
 The grading machinery (nbclient, IPython) is imported inside the subcommands, so that importing
 this module, and ``import backproplab``, stay cheap.
@@ -59,7 +61,7 @@ def _make_exercises(args, parser):
 
 
 def _grade(args, parser):
-    from .grading.batch import collect_notebooks, grade_batch
+    from .grading.batch import collect_submissions, grade_batch
     from .grading.limits import Limits
     from .grading.report import score_table, write_csv, write_feedback, write_json
     from .grading.results import format_points
@@ -70,20 +72,23 @@ def _grade(args, parser):
     missing = [name for name in args.submissions if not Path(name).exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
-    paths = collect_notebooks(args.submissions)
-    if not paths:
+    submissions = collect_submissions(args.submissions)
+    if not submissions:
         parser.error("no .ipynb files to grade")
+    paths, students = zip(*submissions)
     limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds)
     done = set()
 
     def progress(report):
-        step = "graded again alone" if report.student in done else f"{len(done) + 1}/{len(paths)}"
-        done.add(report.student)
-        print(f"[{step}] {report.student}: {format_points(report.total)}/"
-              f"{format_points(report.max_total)} in {report.seconds:.1f} s", file=sys.stderr)
+        step = "graded again alone" if report.file in done else f"{len(done) + 1}/{len(paths)}"
+        done.add(report.file)
+        print(f"[{step}] {report.student} ({Path(report.file).name}): "
+              f"{format_points(report.total)}/{format_points(report.max_total)} in "
+              f"{report.seconds:.1f} s", file=sys.stderr)
 
     started = time.monotonic()
-    reports, changed = grade_batch(paths, source, limits, args.jobs, progress)
+    reports, changed = grade_batch(list(paths), source, limits, args.jobs, progress,
+                                   list(students))
     seconds = round(time.monotonic() - started, 2)
     print(score_table(reports))
     print(f"\n{len(reports)} submission(s) graded in {seconds:.1f} s with --jobs {args.jobs}")
@@ -99,9 +104,37 @@ def _grade(args, parser):
     return 0
 
 
-def build_parser():
+def _gradescope(args, parser):
+    from .grading.gradescope import build_autograder
+    from .grading.limits import Limits
+
+    source = Path(args.source) if args.source else _course_dir() / "solutions"
+    if not source.is_dir():
+        parser.error(f"no solutions folder {source} (use --source)")
+    limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds)
+    try:
+        names = build_autograder(args.out, source, args.exercise, args.visibility, limits)
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(f"wrote {args.out}: upload it as the autograder of a Gradescope programming "
+          "assignment", *names, sep="\n  ")
+    return 0
+
+
+def _add_limits(command):
     from .grading.limits import Limits  # cheap: no nbclient
 
+    command.add_argument("--timeout", type=_positive_int, default=Limits.timeout,
+                         metavar="SECONDS", help=f"per cell (default: {Limits.timeout})")
+    command.add_argument("--memory-mb", type=_positive_int, default=Limits.memory_mb,
+                         metavar="MB",
+                         help=f"address-space limit of a kernel (default: {Limits.memory_mb})")
+    command.add_argument("--cpu-seconds", type=_positive_int, default=Limits.cpu_seconds,
+                         metavar="SECONDS",
+                         help=f"CPU-time limit of a kernel (default: {Limits.cpu_seconds})")
+
+
+def build_parser():
     parser = argparse.ArgumentParser(prog="backproplab", description="backproplab course tools")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -120,7 +153,9 @@ def build_parser():
         description="Grade submissions safely (each in its own kernel, with limits) and in "
                     "parallel. Exit status 0 once grading is done, whatever the scores.")
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                       help="a notebook, or a folder: all the .ipynb files in it")
+                       help="a notebook; a folder of notebooks; or nbgrader's submitted/ "
+                            "folder (<student>/<assignment>/*.ipynb), or one student's folder "
+                            "of it: students are then named by folder")
     grade.add_argument("--json", metavar="REPORT.json", help="write the full report as JSON")
     grade.add_argument("--csv", metavar="GRADEBOOK.csv", help="write one row per student")
     grade.add_argument("--feedback", metavar="DIR", help="write one markdown file per student")
@@ -128,14 +163,26 @@ def build_parser():
                        help="submissions graded at once (default: the number of CPUs)")
     grade.add_argument("--source", metavar="DIR",
                        help="solution notebooks holding the real checks (default: solutions/)")
-    grade.add_argument("--timeout", type=_positive_int, default=Limits.timeout, metavar="SECONDS",
-                       help=f"per cell (default: {Limits.timeout})")
-    grade.add_argument("--memory-mb", type=_positive_int, default=Limits.memory_mb, metavar="MB",
-                       help=f"address-space limit of a kernel (default: {Limits.memory_mb})")
-    grade.add_argument("--cpu-seconds", type=_positive_int, default=Limits.cpu_seconds,
-                       metavar="SECONDS",
-                       help=f"CPU-time limit of a kernel (default: {Limits.cpu_seconds})")
+    _add_limits(grade)
     grade.set_defaults(handler=_grade)
+
+    gradescope = commands.add_parser(
+        "gradescope", help="write an autograder zip for Gradescope",
+        description="Write an autograder zip in Gradescope's layout (setup.sh, run_autograder, "
+                    "the course as a wheel, the solution notebooks): each submission is graded "
+                    "by the same grader as `backproplab grade`, in its own container.")
+    gradescope.add_argument("--out", default="autograder.zip", metavar="ZIP",
+                            help="the zip to write (default: autograder.zip)")
+    gradescope.add_argument("--source", metavar="DIR",
+                            help="solution notebooks (default: solutions/)")
+    gradescope.add_argument("--exercise", action="append", metavar="NAME",
+                            help="only this exercise, e.g. 01_forward_pass (repeatable; "
+                                 "default: all)")
+    gradescope.add_argument("--visibility", default="visible",
+                            choices=["visible", "after_due_date", "after_published", "hidden"],
+                            help="when students see the results (default: visible)")
+    _add_limits(gradescope)
+    gradescope.set_defaults(handler=_gradescope)
     return parser
 
 

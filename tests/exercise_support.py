@@ -86,13 +86,15 @@ def assert_named(result, phrase, everywhere=True):
     assert all(named) if everywhere else any(named), [t.message for t in failed]
 
 
-def assert_every_mistake_named(gid, mistakes):
+def assert_every_mistake_named(gid, mistakes, partial=()):
     """Each buggy answer of ``mistakes`` ({name: answer}) scores 0 on part ``gid`` and every
-    one of its tests names it."""
+    one of its tests names it; those in ``partial`` (invisible on some test: a typo in Adam's
+    bias correction changes nothing at t = 1) lose points and every failed test names them."""
     for name, buggy in mistakes.items():
         result, text = check_quietly(gid, buggy)
-        assert result.score == 0, text
-        assert all(name in test.message for test in result.tests), text
+        failed = [test for test in result.tests if not test.passed]
+        assert result.score == 0 or (name in partial and failed), text
+        assert all(name in test.message for test in failed), text
 
 
 def part_report(report, gid):

@@ -10,11 +10,12 @@ import contextlib
 import io
 import json
 import pathlib
+import re
 
 import pytest
 
 from backproplab.cli import main
-from backproplab.grading.generate import make_exercise, make_exercises, validate
+from backproplab.grading.generate import make_exercise, make_exercises, navigation, validate
 from backproplab.grading.notebook import grade_id, is_grade, reads
 from backproplab.grading.registry import get_part
 from backproplab.grading.results import NOT_ATTEMPTED, PASSED
@@ -61,6 +62,20 @@ def test_parts_are_many_unique_and_carry_their_registered_points():
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_solution_notebook_validates(name):
     assert validate(reads((SOLUTIONS / name).read_text(encoding="utf-8")), name[:-6]) == []
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_each_exercise_links_to_its_lesson_and_solution_and_each_solution_back(name):
+    """Under the title of each notebook: its lesson, and the other version of itself (relative
+    links, so that they work in JupyterLab and on GitHub)."""
+    for folder, kind in ((SOLUTIONS, "solution"), (EXERCISES, "exercise")):
+        links = navigation(name[:-6], kind)
+        intro = reads((folder / name).read_text(encoding="utf-8")).cells[0]
+        assert intro.cell_type == "markdown" and links in intro.source, (folder, intro.source)
+        targets = re.findall(r"\]\((\.\./[^)]+)\)", links)
+        assert [t.split("/")[1] for t in targets] == \
+            ["lessons", "exercises" if kind == "solution" else "solutions"]
+        assert all((folder / target).resolve().is_file() for target in targets), targets
 
 
 def test_committed_exercises_are_exactly_what_the_generator_produces():

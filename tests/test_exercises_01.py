@@ -64,7 +64,7 @@ BUGS = {
         "a maximum over axis 0", 1.5),
     "relu in place": (
         "ex01_relu_answer", "return np.maximum(Z, 0)", "Z[Z < 0] = 0\n    return Z", "ex01_relu",
-        "relu changed Z in place", 1.5),
+        "wrote into an array it was given (in relu, line", 1),
     "leaky relu leaking on the wrong side": (
         "ex01_relu_answer", "return np.where(Z > 0, Z, alpha * Z)",
         "return np.where(Z > 0, alpha * Z, Z)", "ex01_relu",

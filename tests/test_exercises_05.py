@@ -224,7 +224,8 @@ def _rmsprop_answer(buggy):
     ("ex05_adam_step", parts.ADAM_MISTAKES), ("ex05_train_epoch", parts.EPOCH_MISTAKES),
     ("ex05_cosine_lr", parts.COS_MISTAKES)])
 def test_every_mistake_the_part_names_fails_every_test_with_its_name(gid, mistakes):
-    assert_every_mistake_named(gid, mistakes)
+    typos = [name for name in mistakes if "typed 1 - beta" in name]  # right at t = 1
+    assert_every_mistake_named(gid, mistakes, partial=typos)
 
 
 @pytest.mark.parametrize("name", parts.EIG_MISTAKES)

@@ -143,7 +143,7 @@ BUGS = {
         "ex07_l2_grad", "the sign flipped", 0),
     "L2 gradient computed in place": (
         "ex07_l2_grad_answer", "return lam * W", "W *= lam\n    return W",
-        "ex07_l2_grad", "W changed in place", 2 / 3),
+        "ex07_l2_grad", "wrote into an array it was given (in l2_grad, line", 0),
     "p used as the keep probability": (
         "ex07_dropout_forward_answer", "keep = rng.random(x.shape) >= p",
         "keep = rng.random(x.shape) < p", "ex07_dropout_forward",
@@ -206,7 +206,7 @@ BUGS = {
         "m_hat, v_hat = m, v", "ex07_adamw_step", "no bias correction", 1.8),
     "AdamW changing p in place": (
         "ex07_adamw_step_answer", "p = p * (1 - lr * weight_decay)",
-        "p *= 1 - lr * weight_decay", "ex07_adamw_step", "changed an input in place", 2.4),
+        "p *= 1 - lr * weight_decay", "ex07_adamw_step", "wrote into an array it was given", 0),
     # k-fold
     "k-fold without a shuffle": (
         "ex07_kfold_answer", "order = rng.permutation(n)", "order = np.arange(n)",

@@ -116,7 +116,8 @@ BUGS = {
         'bp.Linear(64, 10, init="he_normal", rng=rng), bp.ReLU())', "ex08_build_model",
         "end with a Linear that outputs the raw logits", 1.6),
     "rng not passed to the layers": (
-        "ex08_build_model_answer", ", rng=rng", "", "ex08_build_model", "pass rng=rng", 1.6),
+        "ex08_build_model_answer", ", rng=rng", "", "ex08_build_model",
+        "drew from backproplab's default generator", 0),
     "accuracy in training mode": (
         "ex08_accuracy_answer", "model.eval()", "pass", "ex08_accuracy",
         "the model left in training mode", 1.2),
@@ -180,7 +181,7 @@ TRAIN_LINE = ("    bp.fit(model, bp.CrossEntropyLoss(), optimizer, (X_train, y_t
               "progress=False)\n")
 MODEL_BUGS = {
     # (buggy training call or return, points kept, phrase)
-    "not trained at all": ("", 1, "is below 90 %"),
+    "not trained at all": ("", 0, "the model did not learn: test accuracy"),
     "one epoch": (TRAIN_LINE.replace("epochs=60", "epochs=1"), 1, "is below 90 %"),
     "three epochs": (TRAIN_LINE.replace("epochs=60", "epochs=3"), 2, "is below 95 %"),
     "five epochs": (TRAIN_LINE.replace("epochs=60", "epochs=5"), 3, "is below 97 %"),

@@ -56,8 +56,12 @@ def test_correct_answer_prints_a_tick_per_test_and_the_total(capsys):
 def test_wrong_answer_shows_expected_and_got_with_shapes(capsys):
     result = check("demo_sigmoid", lambda x: stable_sigmoid(x)[..., None])  # an extra axis
     lines = lines_of(capsys)
-    assert lines[0] == "  ✗ sigmoid(0) is 0.5 (0/0.5): expected shape (), got shape (1,)"
-    assert lines[1] == "  ✗ values on a vector (0/0.5): expected shape (5,), got shape (5, 1)"
+    assert lines[0] == ("  ✗ sigmoid(0) is 0.5 (0/0.5): looks like the right values with shape "
+                        "(1,) instead of () (keepdims=True left in, or a column where a flat "
+                        "array is meant?) (expected shape (), got shape (1,))")
+    assert lines[1] == ("  ✗ values on a vector (0/0.5): looks like the right values with shape "
+                        "(5, 1) instead of (5,) (keepdims=True left in, or a column where a flat "
+                        "array is meant?) (expected shape (5,), got shape (5, 1))")
     assert result.score == 0 and result.status == FAILED
     assert lines[-1] == "demo_sigmoid (the logistic sigmoid): 0/2 points"
 
@@ -169,7 +173,8 @@ def test_every_kind_of_test_passes_and_fails_with_its_message(capsys):
     capsys.readouterr()
     result = check("test_checks_api", bad_api)
     assert [t.message for t in result.tests] == [
-        "expected shape (2,) [2, 3], got shape (2,) [3, 2] (max abs difference 1 at index (0,))",
+        "looks like the right values in reverse order (expected shape (2,) [2, 3], got shape "
+        "(2,) [3, 2] (max abs difference 1 at index (0,)))",
         "expected shape (2, 3), got shape (3, 2)",
         "must be positive: it was -1",
         "expected ValueError, but it returned 7",

@@ -7,8 +7,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
 from backproplab.cli import main
-from backproplab.grading.generate import InvalidNotebook, make_exercise, make_exercises, validate
-from backproplab.grading.notebook import dumps, grade_id, reads
+from backproplab.grading.generate import (InvalidNotebook, exercise_source, make_exercise,
+                                          make_exercises, navigation, validate)
+from backproplab.grading.notebook import dumps, grade_id, is_grade, is_solution, reads
+from backproplab.grading.notebook import nbgrader as meta
 from fixtures.grading.submissions import SOLUTIONS, cell, solution
 
 EXERCISES = SOLUTIONS.parent / "exercises"
@@ -36,14 +38,13 @@ def test_solution_regions_become_stubs_at_the_same_indent():
     assert "BEGIN SOLUTION" not in mse and "np.mean" not in mse
 
 
-def test_markdown_answers_hidden_tests_and_outputs_are_cleared():
+def test_hidden_tests_and_outputs_are_cleared():
     nb = solution()
     check_cell = cell(nb, "demo_sigmoid")
     check_cell.outputs = [new_output("stream", name="stdout", text="✓\n")]
     check_cell.execution_count = 7
     check_cell.metadata["execution"] = {"iopub.status.busy": "2024-01-01"}
     exercise = make_exercise(nb)
-    assert cell(exercise, "explain_answer").source == "YOUR ANSWER HERE"
     assert cell(exercise, "demo_sigmoid").source == 'check("demo_sigmoid", sigmoid)'
     assert all(c.outputs == [] and c.execution_count is None
                for c in exercise.cells if c.cell_type == "code")
@@ -70,7 +71,7 @@ def test_cli_check_detects_drift_missing_and_stale_exercises(tmp_path, capsys):
     args = ["make-exercises", "--solutions", str(solutions), "--out", str(exercises)]
     assert main(args + ["--check"]) == 0
     target = exercises / "00_demo.ipynb"
-    target.write_text(target.read_text().replace("YOUR ANSWER HERE", "my answer"))
+    target.write_text(target.read_text().replace("# YOUR CODE HERE", "# my code", 1))
     (exercises / "99_gone.ipynb").write_text("{}")
     capsys.readouterr()
     assert main(args + ["--check"]) == 1
@@ -113,11 +114,17 @@ CODE = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
      "cell 1 (demo_mse): points 5 differ from the 1 of the registered part"),
     ([new_code_cell("print('no check')", metadata=nbgrader("demo_mse", grade=True, points=1))],
      "a grade cell must call check('demo_mse', ...)"),
+    ([new_code_cell('check("demo_mse", f)\n### BEGIN HIDDEN TESTS\nassert f(1)\n'
+                    '### END HIDDEN TESTS', metadata=nbgrader("demo_mse", grade=True, points=1))],
+     "a grade cell must end with check('demo_mse', ...): the value of its last line is the "
+     "score nbgrader reads"),
     ([new_code_cell('check("nope", f)', metadata=nbgrader("nope", grade=True, points=1))],
      "no graded part 'nope'"),
     ([new_markdown_cell("essay", metadata=nbgrader("essay", grade=True, solution=True,
                                                    points=1))],
      "grade cells must be code cells"),
+    ([new_markdown_cell("essay", metadata=nbgrader("essay", solution=True))],
+     "an answer cell must be code"),
     ([new_code_cell(CODE, metadata={"nbgrader": {"grade_id": "a", "solution": True}})],
      "cell 1 (a): nbgrader metadata needs schema_version 3"),
     ([new_code_cell(CODE, metadata=nbgrader("bad id!", solution=True))],
@@ -177,3 +184,29 @@ def test_validation_does_not_modify_the_notebook():
     validate(nb)
     make_exercise(nb)
     assert nb == before and reads(dumps(nb)) == before
+
+
+def test_locked_cells_are_locked_as_nbgrader_locks_them():
+    """nbgrader's LockCells defaults: an answer cell cannot be deleted; a check cell or a locked
+    cell can be neither deleted nor edited; a plain cell stays as it is."""
+    nb = make_exercise(solution())
+    for c in nb.cells:
+        locks = {k: c.metadata[k] for k in ("editable", "deletable") if k in c.metadata}
+        if is_solution(c):
+            assert locks == {"deletable": False}, grade_id(c)
+        elif is_grade(c) or meta(c).get("locked"):
+            assert locks == {"editable": False, "deletable": False}, grade_id(c)
+        else:
+            assert locks == {}, c.source
+    assert {"editable", "deletable"}.isdisjoint(cell(solution(), "demo_sigmoid").metadata)
+
+
+def test_the_solution_link_to_the_exercise_becomes_the_exercise_link_to_the_solution():
+    intro = new_markdown_cell(f"# Title\n\n{navigation('07_x', 'solution')}\n\nText.",
+                              metadata=nbgrader("intro", locked=True))
+    source, _ = exercise_source(intro)
+    assert source == f"# Title\n\n{navigation('07_x', 'exercise')}\n\nText."
+    assert "](../lessons/07_x.ipynb)" in source and "](../solutions/07_x.ipynb)" in source
+    assert "exercises/" not in source
+    code = new_code_cell(f"# {navigation('07_x', 'solution')}")
+    assert exercise_source(code)[0] == code.source, "only markdown is rewritten"

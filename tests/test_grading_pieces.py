@@ -2,23 +2,24 @@
 guarding files, attributing changes made during a parallel batch, naming students."""
 
 import copy
+import csv
 from pathlib import Path
 
 from nbformat.v4 import new_output
 
-from backproplab.grading.batch import _Run, _suspects, collect_notebooks, student_names
+from backproplab.grading.batch import _Run, _suspects, collect_submissions
 from backproplab.grading.execute import DIED, ERROR, OK, CellRun
-from backproplab.grading.grader import find_exercise
+from backproplab.grading.grader import SubmissionReport, find_exercise
 from backproplab.grading.notebook import grade_id
 from backproplab.grading.protect import FileGuard, Snapshot
+from backproplab.grading.report import write_csv, write_feedback
 from backproplab.grading.restore import restore_cells
 from backproplab.grading.results import RESULT_MIMETYPE
-from backproplab.grading.scoring import score_parts
+from backproplab.grading.scoring import PartScore, score_parts
 from fixtures.grading.submissions import cell, solution
 
 ORDER = ["intro", "imports", None, "sigmoid_answer", "demo_sigmoid", None, "mse_answer",
-         "demo_mse", "demo_mse_grad", None, "linear_answer", "demo_linear_grad",
-         "explain_question", "explain_answer"]
+         "demo_mse", "demo_mse_grad", None, "linear_answer", "demo_linear_grad"]
 
 
 def ids(nb):
@@ -160,14 +161,54 @@ def test_a_change_before_any_run_or_by_a_crashed_worker():
     assert suspects(_run("p", 0, 2), crashed, _run("q", 3, 4, "b", "b")) == ["r"]
 
 
+def _touch(root, *names):
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("{}")
+
+
 def test_folders_expand_to_their_notebooks_and_students_are_named_by_file(tmp_path):
-    for name in ("b.ipynb", "a.ipynb", "notes.txt"):
-        (tmp_path / name).write_text("{}")
-    (tmp_path / "g2").mkdir()
-    (tmp_path / "g2" / "a.ipynb").write_text("{}")
-    paths = collect_notebooks([tmp_path, tmp_path / "g2" / "a.ipynb"])
-    assert [p.name for p in paths] == ["a.ipynb", "b.ipynb", "a.ipynb"]
-    assert student_names(paths) == [f"{tmp_path.name}/a", "b", "g2/a"]
+    _touch(tmp_path, "b.ipynb", "a.ipynb", "notes.txt", "g2/a.ipynb",
+           ".ipynb_checkpoints/a-checkpoint.ipynb")
+    found = collect_submissions([tmp_path, tmp_path / "g2" / "a.ipynb"])
+    assert [(p.relative_to(tmp_path).as_posix(), student) for p, student in found] == [
+        ("a.ipynb", f"{tmp_path.name}/a"), ("b.ipynb", "b"), ("g2/a.ipynb", "g2/a")]
+
+
+def test_nbgrader_s_submitted_tree_names_each_student_by_folder(tmp_path):
+    """submitted/<student>/<assignment>/<notebook>.ipynb, as nbgrader collects it."""
+    submitted = tmp_path / "submitted"
+    _touch(submitted, "alice/ps1/01_forward_pass.ipynb", "alice/ps1/02_measuring_error.ipynb",
+           "alice/ps1/timestamp.txt", "alice/ps1/.ipynb_checkpoints/01-checkpoint.ipynb",
+           "alice/ps2/01_forward_pass.ipynb", "bob/ps1/01_forward_pass.ipynb", "carol/ps1/x.txt")
+    expected = [("alice/ps1/01_forward_pass.ipynb", "alice"),
+                ("alice/ps1/02_measuring_error.ipynb", "alice"),
+                ("alice/ps2/01_forward_pass.ipynb", "alice"),
+                ("bob/ps1/01_forward_pass.ipynb", "bob")]
+    found = collect_submissions([submitted])
+    assert [(p.relative_to(submitted).as_posix(), s) for p, s in found] == expected
+    found = collect_submissions([submitted / "alice", submitted / "bob" / "ps1"])
+    assert [(p.relative_to(submitted).as_posix(), s) for p, s in found] == [
+        *expected[:3], ("bob/ps1/01_forward_pass.ipynb", "01_forward_pass")]
+
+
+def test_the_gradebook_has_one_row_per_student_and_feedback_one_file_per_submission(tmp_path):
+    def report(student, exercise, file, gid, score):
+        return SubmissionReport(file, student, exercise, [PartScore(gid, score, 2.0)], score, 2.0)
+    reports = [report("alice", "01_a", "s/alice/ps1/01_a.ipynb", "p1", 2.0),
+               report("alice", "02_b", "s/alice/ps1/02_b.ipynb", "p2", 1.0),
+               report("alice", "01_a", "s/alice/ps2/01_a.ipynb", "p1", 0.5),
+               report("bob", "01_a", "s/bob/ps1/01_a.ipynb", "p1", 1.5)]
+    write_csv(tmp_path / "book.csv", reports)
+    rows = list(csv.reader((tmp_path / "book.csv").open()))
+    assert rows[0] == ["student", "file", "exercise", "p1", "p2", "total", "max_total", "flagged",
+                       "error"]
+    assert [row[:1] + row[3:7] for row in rows[1:]] == [
+        ["alice", "2.0", "1.0", "3.0", "4.0"], ["alice#2", "0.5", "", "0.5", "2.0"],
+        ["bob", "1.5", "", "1.5", "2.0"]]
+    paths = write_feedback(tmp_path / "fb", reports)
+    assert [p.name for p in paths] == ["alice-01_a.md", "alice-02_b.md", "alice-01_a-2.md",
+                                       "bob.md"]
 
 
 def test_the_exercise_is_found_from_metadata_then_file_name():

@@ -16,7 +16,7 @@ Writing a part (see docs/grading.md)::
 This package imports numpy only; the grader (nbclient) loads with ``backproplab.grading.grader``.
 """
 
-from .check import check
+from .check import check, hidden_test
 from .registry import part
 
-__all__ = ["check", "part"]
+__all__ = ["check", "hidden_test", "part"]

@@ -24,18 +24,44 @@ from .grader import SubmissionReport, grade_file, package_snapshot, parse_source
 from .limits import apply_resource_limits
 from .protect import FileGuard, Snapshot
 
-__all__ = ["collect_notebooks", "student_names", "grade_batch"]
+__all__ = ["collect_submissions", "student_names", "grade_batch"]
 
 
-def collect_notebooks(arguments):
-    """Files as given, folders as the notebooks directly inside them (a class's submissions)."""
-    paths = []
+def _visible(paths):
+    return sorted(p for p in paths if not p.name.startswith("."))
+
+
+def _notebooks(folder):
+    """The notebooks directly inside ``folder`` (not .ipynb_checkpoints' copies)."""
+    return _visible(p for p in folder.glob("*.ipynb") if p.is_file())
+
+
+def _subfolders(folder):
+    return _visible(p for p in folder.iterdir() if p.is_dir())
+
+
+def collect_submissions(arguments):
+    """[(notebook path, student)] for the command line's files and folders:
+
+    - a notebook: the student is its file name (with its folder when names collide);
+    - a folder with notebooks in it: each notebook is a student's, named as above;
+    - nbgrader's ``submitted/`` folder, ``<student>/<assignment>/*.ipynb``: named by folder;
+    - one student's folder of it, ``<assignment>/*.ipynb``: named by the folder's name.
+    """
+    found = []  # (path, student or None when named by its file)
     for argument in map(Path, arguments):
-        if argument.is_dir():
-            paths += sorted(p for p in argument.glob("*.ipynb") if p.is_file())
+        if not argument.is_dir():
+            found.append((argument, None))
+        elif _notebooks(argument):
+            found += [(path, None) for path in _notebooks(argument)]
+        elif any(_notebooks(a) for s in _subfolders(argument) for a in _subfolders(s)):
+            found += [(path, student.name) for student in _subfolders(argument)
+                      for assignment in _subfolders(student) for path in _notebooks(assignment)]
         else:
-            paths.append(argument)
-    return paths
+            found += [(path, argument.resolve().name) for assignment in _subfolders(argument)
+                      for path in _notebooks(assignment)]
+    names = iter(student_names([path for path, student in found if student is None]))
+    return [(path, student or next(names)) for path, student in found]
 
 
 def student_names(paths):
@@ -153,8 +179,9 @@ def _confirm(suspects, batch, on_done):
     return runs, messages
 
 
-def grade_batch(paths, source_dir, limits, jobs=None, on_done=None):
-    """Grade the submissions at ``paths`` against the notebooks of ``source_dir``.
+def grade_batch(paths, source_dir, limits, jobs=None, on_done=None, students=None):
+    """Grade the submissions at ``paths`` against the notebooks of ``source_dir``; ``students``
+    names them (default: :func:`student_names`).
 
     Returns (reports in the order of ``paths``, messages about the course's grading files).
     ``on_done(report)`` is called as each submission finishes.
@@ -163,7 +190,7 @@ def grade_batch(paths, source_dir, limits, jobs=None, on_done=None):
     library, solutions = package_snapshot(), Snapshot(source_dir, "*.ipynb")
     guard = FileGuard([Snapshot(library.root / "grading", "**/*.py"), solutions])
     batch = _Batch(parse_sources(solutions.files), library, guard, limits)
-    names = student_names(paths)
+    names = students or student_names(paths)
     tasks = [_Task(i, Path(path), name) for i, (path, name) in enumerate(zip(paths, names))]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
     runs = _run_workers(tasks, jobs, batch, on_done)

@@ -6,17 +6,31 @@ a display output of mimetype :data:`~backproplab.grading.results.RESULT_MIMETYPE
 how the grader reads the score of each part.
 """
 
+import contextlib
+import io
 import os
+import warnings
 
 from .checks import Checks
-from .feedback import describe_exception, part_lines
+from .feedback import describe_exception, part_lines, shorten
+from .guard import guard
 from .registry import get_part
 from .results import (ERROR, FAILED, NOT_ATTEMPTED, PASSED, RESULT_MIMETYPE, PartResult,
                       TestResult)
 
-__all__ = ["check", "run_part", "GRADING_ENV"]
+__all__ = ["check", "hidden_test", "run_part", "GRADING_ENV"]
 
 GRADING_ENV = "BACKPROPLAB_GRADING"
+
+_HIDDEN = {}  # grade_id -> [(name, call, hint, points)], for the next check() of that part
+
+
+def hidden_test(grade_id, name, call, hint="a hidden test failed", points=1):
+    """Add a test to the next ``check(grade_id, ...)``, as ``t.true(name, call, hint, points)``
+    would: for an instructor's hidden tests, placed before the check() call in the grade cell
+    (between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``), so that they count in
+    the part's score, print their line, and keep the student's warnings off stderr."""
+    _HIDDEN.setdefault(grade_id, []).append((name, call, hint, points))
 
 
 def check(grade_id, *answers):
@@ -27,8 +41,14 @@ def check(grade_id, *answers):
     KeyError for an unknown ``grade_id`` (the message lists the known ones).
     """
     part = get_part(grade_id)
-    result = run_part(part, answers)
+    # Nothing may reach stderr (nbgrader scores such a cell 0): the tests capture what the
+    # student's code says; this catches the rest (a warning while the parts load, say).
+    with contextlib.redirect_stderr(io.StringIO()) as stray, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_part(part, answers)
     print("\n".join(result.lines))
+    if stray.getvalue().strip():
+        print(f"(printed to stderr during the check: {shorten(stray.getvalue())})")
     if os.environ.get(GRADING_ENV):
         _emit(result)
     return result
@@ -39,7 +59,9 @@ def run_part(part, answers):
     t = Checks()
     crash = None
     try:
-        part.run(t, *answers)
+        part.run(t, *(guard(answer, part.writable) for answer in answers))
+        for name, call, hint, points in _HIDDEN.pop(part.grade_id, []):
+            t.true(name, call, hint, points=points)
     except KeyboardInterrupt:  # the grader's timeout: let it stop the cell
         raise
     except BaseException as exc:  # e.g. the part called the student's code outside a test
@@ -54,6 +76,7 @@ def run_part(part, answers):
         tests = [TestResult("the checks could not run", ERROR, 0.0, part.points, reason)]
         status, score = ERROR, 0.0
     else:
+        _apply_gates(tests)
         score = sum(test.points for test in tests)
         status = PASSED if all(test.status == PASSED for test in tests) else FAILED
     result = PartResult(part.grade_id, round(score, 6), float(part.points), status, tests)
@@ -63,11 +86,22 @@ def run_part(part, answers):
 
 def _scaled(results, points):
     """Turn the tests' relative weights into points adding up to the part's ``points``."""
-    weight = sum(test.max_points for test in results)
+    weight = sum(test.max_points for test in results) or 1.0  # gates alone weigh nothing
     for test in results:
         test.points = test.points * points / weight
         test.max_points = test.max_points * points / weight
     return results
+
+
+def _apply_gates(tests):
+    """A failed gate (see Checks.gate) takes the points of every other test."""
+    failed = [test.name for test in tests if test.gate and test.status != PASSED]
+    if not failed:
+        return
+    for test in tests:
+        if not test.gate and test.status == PASSED:
+            test.status, test.points = FAILED, 0.0
+            test.message = f"not counted: {failed[0]!r} failed"
 
 
 def _emit(result):

@@ -7,13 +7,18 @@ Every test takes ``call``, a function of no arguments that calls the student's c
 message while the other tests still run.
 """
 
+import contextlib
+import io
+import itertools
 import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .compare import matching_mistake, same_value
-from .feedback import describe_exception, describe_warning, explain_difference, summarize
+from .compare import matching_mistake, relation, same_value
+from .feedback import (describe_exception, describe_location, describe_warning,
+                       explain_difference, shorten, summarize)
+from .guard import Misuse, read_only_write
 from .results import ERROR, FAILED, NOT_ATTEMPTED, PASSED, TestResult
 
 __all__ = ["Checks", "compare_all"]
@@ -32,9 +37,11 @@ def _attempt(call):
     """Run ``call()``; exceptions and warnings are captured, never propagated (except Ctrl-C,
     which is how the grader interrupts an endless loop)."""
     outcome = _Outcome()
-    # Warnings become notes: a RuntimeWarning from a naive sigmoid must not zero a correct
-    # answer, nor turn into an exception under `-W error` or pytest's filterwarnings.
+    # Warnings and text on stderr become notes: a RuntimeWarning from a naive sigmoid must not
+    # zero a correct answer, nor turn into an exception under `-W error` or pytest's
+    # filterwarnings; and nbgrader scores 0 any check cell that writes to stderr.
     with warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stderr(io.StringIO()) as stderr, \
             np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
         warnings.simplefilter("always")
         try:
@@ -44,7 +51,33 @@ def _attempt(call):
         except BaseException as exc:  # SystemExit too: check() must never raise
             outcome.exception = exc
     outcome.notes = list(dict.fromkeys(describe_warning(w) for w in caught))
+    if stderr.getvalue().strip():
+        outcome.notes.append(f"note: printed to stderr: {shorten(stderr.getvalue(), 100)}")
     return outcome
+
+
+def _in_place_message(exc):
+    """The message for NumPy refusing to let the student's code write into an input (the
+    arrays a part passes are read-only copies, see guard.py), or None for anything else."""
+    where = describe_location(exc) if read_only_write(exc) else None
+    if where is None:
+        return None
+    return (f"wrote into an array it was given ({where}): the caller's array must stay as it "
+            "was; compute a new array (np.maximum, np.where, x * mask) or work on a copy "
+            "(x = x.copy())")
+
+
+def _permutation(got, expected, rtol, atol):
+    """The labels of ``expected`` in the order ``got`` holds them, when ``got`` is a reordering
+    of the right arrays; else None."""
+    labels = list(expected)
+    if len(labels) > 5:
+        return None
+    for order in itertools.permutations(labels):
+        if list(order) != labels and all(same_value(g, expected[label], rtol, atol)
+                                          for g, label in zip(got, order)):
+            return order
+    return None
 
 
 def compare_all(got, expected, mistakes=None, rtol=1e-5, atol=1e-8, exact=()):
@@ -65,6 +98,9 @@ def compare_all(got, expected, mistakes=None, rtol=1e-5, atol=1e-8, exact=()):
         got = [got[label] for label in labels]
     elif isinstance(got, (tuple, list)) and len(got) == len(labels):
         got = list(got)
+        order = _permutation(got, expected, rtol, atol)
+        assert order is None, f"the right arrays in the order ({', '.join(order)}) instead of " \
+                              f"({', '.join(labels)})"
     else:
         raise AssertionError(f"expected {len(labels)} arrays ({', '.join(labels)}), got "
                              f"{summarize(got)}")
@@ -79,7 +115,7 @@ def compare_all(got, expected, mistakes=None, rtol=1e-5, atol=1e-8, exact=()):
             values = values() if callable(values) else values
             if values.get(label) is not None:
                 candidates[description] = values[label]
-        mistake = matching_mistake(value, candidates, *tol)
+        mistake = matching_mistake(value, candidates, *tol) or relation(value, want, *tol)
         difference = explain_difference(value, want)
         problems.append(f"{label} looks like {mistake} ({difference})" if mistake
                         else f"{label} is wrong ({difference})")
@@ -143,11 +179,20 @@ class Checks:
             return self._record(name, points, outcome, bool(outcome.value), hint)
         return self._record(name, points, outcome)
 
+    def gate(self, name, call, hint):
+        """A requirement without points of its own: when ``call()`` does not return something
+        true (as in :meth:`true`), every other test of the part scores 0. For what the other
+        tests take for granted, e.g. "the model learned" before points for its output's shape."""
+        self.true(name, call, hint, points=1)
+        self.results[-1].gate, self.results[-1].max_points = True, 0.0
+        self.results[-1].points = 0.0
+
     def raises(self, name, call, exception, *, points=1):
         """``call()`` must raise ``exception`` (a class or a tuple of classes)."""
         outcome = _attempt(call)
-        if isinstance(outcome.exception, NotImplementedError) \
-                or (outcome.exception is not None and not isinstance(outcome.exception, exception)):
+        exc = outcome.exception
+        if isinstance(exc, (NotImplementedError, Misuse)) or read_only_write(exc) \
+                or (exc is not None and not isinstance(exc, exception)):
             return self._record(name, points, outcome)
         names = exception.__name__ if isinstance(exception, type) \
             else " or ".join(e.__name__ for e in exception)
@@ -165,7 +210,7 @@ class Checks:
         if same_value(got, expected, rtol, atol):
             return self._record(name, points, outcome, True)
         difference = explain_difference(got, expected)
-        mistake = matching_mistake(got, mistakes, rtol, atol)
+        mistake = matching_mistake(got, mistakes, rtol, atol) or relation(got, expected, rtol, atol)
         message = f"looks like {mistake} ({difference})" if mistake else difference
         return self._record(name, points, outcome, False, message)
 
@@ -176,6 +221,10 @@ class Checks:
         exc = outcome.exception
         if isinstance(exc, NotImplementedError):
             status, message = NOT_ATTEMPTED, "not attempted yet"
+        elif isinstance(exc, Misuse):
+            status, message = FAILED, str(exc)
+        elif _in_place_message(exc):
+            status, message = FAILED, _in_place_message(exc)
         elif exc is not None:
             status, message = ERROR, f"raised {describe_exception(exc)}"
         else:

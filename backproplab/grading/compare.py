@@ -2,7 +2,8 @@
 
 import numpy as np
 
-__all__ = ["as_numbers", "same_value", "matching_mistake", "merge_same", "without_answer"]
+__all__ = ["as_numbers", "same_value", "matching_mistake", "relation", "merge_same",
+           "without_answer"]
 
 
 def as_numbers(x):
@@ -44,6 +45,53 @@ def matching_mistake(got, mistakes, rtol=1e-5, atol=1e-8):
         value = buggy() if callable(buggy) else buggy
         if same_value(got, value, rtol, atol):
             return description
+    return None
+
+
+def _simple_factor(k):
+    """"times 4", "divided by 6", "with the opposite sign"... when ``k`` is ±n or ±1/n for a
+    whole n (up to 10 000), else None."""
+    if not np.isfinite(k) or k == 0 or np.isclose(k, 1, rtol=1e-9, atol=0):
+        return None
+    sign = "-" if k < 0 else ""
+    if np.isclose(k, -1, rtol=1e-9, atol=0):
+        return "the right answer with the opposite sign"
+    for value, words in ((abs(k), "times"), (1 / abs(k), "divided by")):
+        n = round(value)
+        if 2 <= n <= 10_000 and np.isclose(value, n, rtol=1e-6, atol=0):
+            return f"the right answer {words} {sign}{n}"
+    return None
+
+
+def relation(got, expected, rtol=1e-5, atol=1e-8):
+    """In words, how a wrong ``got`` is a simple transformation of ``expected``: a whole
+    factor or its inverse ("the right answer times 4"), the opposite sign, the transpose, the
+    reverse order, or the right values with an extra (or a missing) axis of length 1. None when
+    it is none of these: then the answer is simply different."""
+    have, want = as_numbers(got), as_numbers(expected)
+    if have is None or want is None or not np.isfinite(have).all() \
+            or not np.isfinite(want).all() or not np.any(want):
+        return None
+    if have.shape != want.shape:
+        if have.size == want.size and np.squeeze(have).shape == np.squeeze(want).shape \
+                and np.allclose(np.squeeze(have), np.squeeze(want), rtol=rtol, atol=atol):
+            return (f"the right values with shape {have.shape} instead of {want.shape} "
+                    "(keepdims=True left in, or a column where a flat array is meant?)")
+        if have.ndim == 2 and have.shape == want.shape[::-1] \
+                and np.allclose(have, want.T, rtol=rtol, atol=atol):
+            return "the transpose of the right answer"
+        return None
+    if want.ndim == 2 and want.shape[0] == want.shape[1] \
+            and not np.allclose(want, want.T, rtol=rtol, atol=atol) \
+            and np.allclose(have, want.T, rtol=rtol, atol=atol):
+        return "the transpose of the right answer"
+    if want.ndim >= 1 and len(want) > 1 and not np.allclose(want, want[::-1], rtol=rtol,
+                                                              atol=atol) \
+            and np.allclose(have, want[::-1], rtol=rtol, atol=atol):
+        return "the right values in reverse order"
+    k = float(np.vdot(have, want) / np.vdot(want, want))
+    if np.allclose(have, k * want, rtol=rtol, atol=atol):
+        return _simple_factor(k)
     return None
 
 

@@ -14,14 +14,14 @@ import numpy as np
 from .compare import as_numbers
 from .results import NOT_ATTEMPTED, PASSED, format_points
 
-__all__ = ["summarize", "explain_difference", "describe_exception", "describe_warning",
-           "part_lines"]
+__all__ = ["shorten", "summarize", "explain_difference", "describe_location", "describe_exception",
+           "describe_warning", "part_lines"]
 
 _MAX_TEXT = 160  # characters of a repr or an exception message shown
 _SHOWN_ENTRIES = 4  # entries of an array shown
 
 
-def _shorten(text, limit=_MAX_TEXT):
+def shorten(text, limit=_MAX_TEXT):
     text = " ".join(str(text).split())  # one line
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
@@ -34,7 +34,7 @@ def summarize(x):
     """A short description: "shape (3, 2) [0.5, 0.7311, 0.2689, 1, …]", "0.5", "None"."""
     arr = as_numbers(x)
     if arr is None:
-        return _shorten(repr(x), 60)
+        return shorten(repr(x), 60)
     if arr.ndim == 0:
         return _number(arr.item())
     head = ", ".join(_number(v) for v in arr.ravel()[:_SHOWN_ENTRIES].tolist())
@@ -79,20 +79,44 @@ def _student_frame(exc):
     return None
 
 
-def describe_exception(exc):
-    """"ZeroDivisionError: division by zero (in sigmoid, line 3: return 1 / 0)"."""
-    text = f"{type(exc).__name__}: {_shorten(exc)}" if str(exc) else type(exc).__name__
+def describe_location(exc):
+    """"in sigmoid, line 3: return 1 / 0": where in the student's code ``exc`` was raised, or
+    None when it was raised outside it."""
     frame = _student_frame(exc)
     if frame is None:
-        return text
+        return None
     line = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
     where = f"in {frame.name}, line {frame.lineno}"
-    return f"{text} ({where}: {_shorten(line, 80)})" if line else f"{text} ({where})"
+    return f"{where}: {shorten(line, 80)}" if line else where
+
+
+# The usual cause of NumPy's errors about shapes and truth values, in the lessons' words.
+_NUMPY_HINTS = {
+    "could not be broadcast": "shapes that do not broadcast: an axis dropped by .sum, .max "
+                              "or .mean (keepdims=True keeps it), or * where the matrix "
+                              "product @ was meant?",
+    "mismatch in its core dimension": "a matrix product's inner sizes must agree: a transposed "
+                                      "matrix, or the factors in the wrong order?",
+    "not aligned": "a matrix product's inner sizes must agree: a transposed matrix, or the "
+                   "factors in the wrong order?",
+    "truth value of an array": "an if, and, or, max() or min() applied to a whole array: "
+                               "NumPy needs np.maximum, np.where, & and |",
+}
+
+
+def describe_exception(exc):
+    """"ZeroDivisionError: division by zero (in sigmoid, line 3: return 1 / 0)", and the likely
+    cause of NumPy's shape errors."""
+    text = f"{type(exc).__name__}: {shorten(exc)}" if str(exc) else type(exc).__name__
+    where = describe_location(exc)
+    text = f"{text} ({where})" if where else text
+    hint = next((h for key, h in _NUMPY_HINTS.items() if key in str(exc)), None)
+    return f"{text}; {hint}" if hint and isinstance(exc, ValueError) else text
 
 
 def describe_warning(warning):
     """"note: RuntimeWarning: overflow encountered in exp"."""
-    return f"note: {warning.category.__name__}: {_shorten(warning.message, 100)}"
+    return f"note: {warning.category.__name__}: {shorten(warning.message, 100)}"
 
 
 def part_lines(result, title):
@@ -105,8 +129,13 @@ def part_lines(result, title):
     lines = []
     for test in result.tests:
         mark = "✓" if test.status == PASSED else "✗"
-        line = f"  {mark} {test.name} ({format_points(test.points)}/" \
-               f"{format_points(test.max_points)})"
+        if test.gate:
+            required = "required" if test.status == PASSED else \
+                "required: without it, every test of this part scores 0"
+            line = f"  {mark} {test.name} ({required})"
+        else:
+            line = f"  {mark} {test.name} ({format_points(test.points)}/" \
+                   f"{format_points(test.max_points)})"
         if test.message:
             line += f": {test.message}"
         for note in test.notes:

@@ -1,10 +1,14 @@
 """Exercise notebooks from solution notebooks, with nbgrader's markers but without nbgrader.
 
-The solution notebook is the single source. In its solution cells the answer sits between
-``### BEGIN SOLUTION`` and ``### END SOLUTION``; the exercise gets ``# YOUR CODE HERE`` and
-``raise NotImplementedError()`` at the same indent instead (``YOUR ANSWER HERE`` in markdown).
+The solution notebook is the single source. In its solution cells (code: the grader grades
+code only, and nbgrader refuses an answer in markdown that is not graded by hand) the answer sits
+between ``### BEGIN SOLUTION`` and ``### END SOLUTION``; the exercise gets ``# YOUR CODE HERE``
+and ``raise NotImplementedError()`` at the same indent instead.
 Grade cells may hold ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``: removed from the
-exercise, restored by the grader. Outputs and execution counts are cleared.
+exercise, restored by the grader. Outputs and execution counts are cleared, and the cells the
+student must not change are locked the way nbgrader's ``generate_assignment`` locks them
+(``editable``/``deletable`` false). The solution's link to the exercise (:func:`navigation`)
+becomes the exercise's link to the solution.
 """
 
 import ast
@@ -16,12 +20,32 @@ from .notebook import (SCHEMA_VERSION, describe_cell, dumps, exercise_name, grad
                        is_solution, nbgrader, reads)
 from .registry import GRADE_ID, UnknownPartError, get_part
 
-__all__ = ["InvalidNotebook", "validate", "exercise_source", "make_exercise", "make_exercises"]
+__all__ = ["InvalidNotebook", "navigation", "validate", "exercise_source", "make_exercise",
+           "make_exercises"]
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
-ANSWER_STUB = ("YOUR ANSWER HERE",)
+
+
+# Where a course notebook links to: its lesson, and the other version of itself. Relative links,
+# so that they work in JupyterLab and on GitHub alike.
+_NAVIGATION = {
+    "solution": "**The same exercises without answers:** [exercises/{name}.ipynb]"
+                "(../exercises/{name}.ipynb)",
+    "exercise": "**Worked solutions (try first):** [solutions/{name}.ipynb]"
+                "(../solutions/{name}.ipynb)",
+}
+_TO_EXERCISE = re.compile(re.escape(_NAVIGATION["solution"])
+                          .replace(re.escape("{name}"), r"(?P<name>[A-Za-z0-9_-]+)", 1)
+                          .replace(re.escape("{name}"), "(?P=name)"))
+
+
+def navigation(name, kind):
+    """The line a course notebook ``name`` ("01_forward_pass") shows under its title, in the
+    solution (``kind="solution"``) or in the exercise generated from it (``"exercise"``)."""
+    return f"**Lesson:** [lessons/{name}.ipynb](../lessons/{name}.ipynb) · " + \
+        _NAVIGATION[kind].format(name=name)
 
 
 class InvalidNotebook(ValueError):
@@ -71,16 +95,16 @@ def _replace(lines, regions, stub):
 
 def exercise_source(cell):
     """The cell's source as the exercise shows it, and the line numbers of inserted raises."""
-    lines = cell.source.split("\n")
-    if cell.cell_type == "code" and is_grade(cell):
+    if cell.cell_type == "markdown":
+        source = _TO_EXERCISE.sub(lambda m: _NAVIGATION["exercise"].format(name=m["name"]),
+                                  cell.source)
+        cell = {**cell, "source": source}
+    lines = cell["source"].split("\n")
+    if cell["cell_type"] == "code" and is_grade(cell):
         lines, _ = _replace(lines, _regions(lines, BEGIN_HIDDEN, END_HIDDEN), ())
     if not is_solution(cell):
         return "\n".join(lines), []
-    stub = CODE_STUB if cell.cell_type == "code" else ANSWER_STUB
-    regions = _regions(lines, BEGIN_SOLUTION, END_SOLUTION)
-    if not regions and cell.cell_type != "code":  # nbgrader: a markdown answer cell is cleared
-        regions = [(0, len(lines) - 1)]
-    lines, raising = _replace(lines, regions, stub)
+    lines, raising = _replace(lines, _regions(lines, BEGIN_SOLUTION, END_SOLUTION), CODE_STUB)
     return "\n".join(lines), raising
 
 
@@ -124,6 +148,10 @@ def _grade_cell_problems(cell, meta):
     if not re.search(rf"""\bcheck\(\s*["']{re.escape(str(gid))}["']""", cell.source):
         yield f"a grade cell must call check({gid!r}, ...): that result is the part's score"
         return
+    if not _ends_with_check(cell.source, gid):
+        yield (f"a grade cell must end with check({gid!r}, ...): the value of its last line is "
+               "the score nbgrader reads (put hidden tests before it, see docs/grading.md)")
+        return
     try:
         registered = get_part(gid).points
     except UnknownPartError as exc:
@@ -131,6 +159,18 @@ def _grade_cell_problems(cell, meta):
         return
     if registered != points:
         yield f"points {points!r} differ from the {registered!r} of the registered part"
+
+
+def _ends_with_check(source, gid):
+    """Is the last statement of ``source`` the expression ``check("<gid>", ...)``?"""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    last = body[-1].value if body and isinstance(body[-1], ast.Expr) else None
+    return isinstance(last, ast.Call) and isinstance(last.func, ast.Name) \
+        and last.func.id == "check" and bool(last.args) \
+        and isinstance(last.args[0], ast.Constant) and last.args[0].value == gid
 
 
 def _source_problems(cell):
@@ -145,7 +185,11 @@ def _source_problems(cell):
         yield "has solution markers but is not a solution cell (nbgrader.solution is false)"
     if hidden and not is_grade(cell):
         yield "hidden tests are only allowed in grade cells"
-    if cell.cell_type != "code" or not is_solution(cell):
+    if not is_solution(cell):
+        return
+    if cell.cell_type != "code":
+        yield ("an answer cell must be code: the grader grades code only, and nbgrader refuses "
+               "a markdown answer that is not graded by hand")
         return
     if not solutions:
         yield f"a code solution cell needs {BEGIN_SOLUTION!r} / {END_SOLUTION!r} around the answer"
@@ -196,9 +240,20 @@ def make_exercise(nb):
     for cell in exercise.cells:
         cell.source, _ = exercise_source(cell)
         cell.metadata.pop("execution", None)  # timings recorded by nbclient
+        cell.metadata.update(_locks(cell))
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return exercise
+
+
+def _locks(cell):
+    """What nbgrader's LockCells (its defaults) sets: an answer cell cannot be deleted; a check
+    cell or a locked cell can be neither deleted nor edited (JupyterLab greys them out)."""
+    if is_solution(cell):
+        return {"deletable": False}
+    if is_grade(cell) or nbgrader(cell).get("locked"):
+        return {"deletable": False, "editable": False}
+    return {}
 
 
 def make_exercises(solutions_dir, out_dir, check=False):

@@ -30,6 +30,7 @@ class Part:
     points: float
     run: callable
     title: str
+    writable: tuple = ()  # arguments the student's functions may change in place (guard.py)
 
     @property
     def origin(self):
@@ -41,12 +42,15 @@ _LOAD_ERRORS = {}  # module name -> "ExceptionType: message"
 _loaded = False
 
 
-def part(grade_id, points, title=None):
+def part(grade_id, points, title=None, writable=()):
     """Register the decorated function as the checks of part ``grade_id`` worth ``points``.
 
     The function receives a :class:`~backproplab.grading.checks.Checks` ``t`` and the objects
     the student passed to ``check()``, and declares tests with ``t.close(...)``, ``t.true(...)``
     and friends. ``title`` (default: the function's docstring's first line) is for humans.
+    ``writable`` lists the arguments of the student's functions (positions from 0, or keyword
+    names) that they are meant to change in place, e.g. an optimiser step's parameters; every
+    other input is handed over read-only and compared after the call (see guard.py).
     """
     if not GRADE_ID.match(grade_id):
         raise ValueError(f"grade_id {grade_id!r} must match {GRADE_ID.pattern} (nbgrader's rule)")
@@ -55,7 +59,8 @@ def part(grade_id, points, title=None):
 
     def register(fn):
         existing = _PARTS.get(grade_id)
-        new = Part(grade_id, points, fn, title or (fn.__doc__ or grade_id).strip().splitlines()[0])
+        new = Part(grade_id, points, fn, title or (fn.__doc__ or grade_id).strip().splitlines()[0],
+                   tuple(writable))
         # Re-registering from the same place is a module reload (importlib.reload in a notebook).
         if existing is not None and existing.origin != new.origin:
             raise ValueError(f"grade_id {grade_id!r} is registered twice: by {existing.origin} "

@@ -51,17 +51,39 @@ def write_json(path, reports, **batch):
     Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def _students(reports):
+    """The reports grouped into gradebook rows: a student's submissions of different exercises
+    (nbgrader's tree) share a row; a second submission of the same parts gets a row of its own."""
+    rows = []  # (student label, [reports])
+    for r in reports:
+        ids = {part.grade_id for part in r.parts}
+        mine = [group for name, group in rows if group[0].student == r.student]
+        free = next((g for g in mine if ids.isdisjoint(p.grade_id for x in g for p in x.parts)),
+                    None)
+        if free is not None:
+            free.append(r)
+        else:
+            rows.append((r.student if not mine else f"{r.student}#{len(mine) + 1}", [r]))
+    return rows
+
+
 def write_csv(path, reports):
-    """The gradebook: one row per student, one column per part, then total and maximum."""
+    """The gradebook: one row per student, one column per part, then total and maximum
+    (a student's several exercises in one row; several files and exercises joined by "; ")."""
     ids = _part_ids(reports)
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["student", "file", "exercise", *ids, "total", "max_total", "flagged",
                       "error"])
-        for r in reports:
-            scores = {part.grade_id: part.score for part in r.parts}
-            out.writerow([r.student, r.file, r.exercise or "", *(scores.get(i, "") for i in ids),
-                          r.total, r.max_total, int(r.flagged), r.error or ""])
+        for student, group in _students(reports):
+            scores = {part.grade_id: part.score for r in group for part in r.parts}
+            out.writerow([student, "; ".join(r.file for r in group),
+                          "; ".join(r.exercise or "" for r in group),
+                          *(scores.get(i, "") for i in ids),
+                          round(sum(r.total for r in group), 4),
+                          round(sum(r.max_total for r in group), 4),
+                          int(any(r.flagged for r in group)),
+                          "; ".join(r.error for r in group if r.error)])
 
 
 def feedback_markdown(report):
@@ -81,12 +103,27 @@ def feedback_markdown(report):
 
 
 def write_feedback(folder, reports):
-    """One markdown file per student in ``folder``; returns their paths."""
+    """One markdown file per submission in ``folder``: ``<student>.md``, or
+    ``<student>-<exercise>.md`` for a student with several; returns their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths, count = [], {}
     for r in reports:
-        path = folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", r.student) + ".md")
+        count[r.student] = count.get(r.student, 0) + 1
+    for r in reports:
+        name = r.student if count[r.student] == 1 else \
+            f"{r.student}-{r.exercise or Path(r.file).stem}"
+        path = folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".md")
+        path = _unused(path, paths)
         path.write_text(feedback_markdown(r), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def _unused(path, taken):
+    """``path``, or ``path`` with -2, -3... before its suffix if an earlier file took it."""
+    candidate, n = path, 1
+    while candidate in taken:
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate

@@ -7,7 +7,7 @@ student, the gradebook and the feedback files all see the same numbers and messa
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["RESULT_MIMETYPE", "TestResult", "PartResult", "format_points"]
+__all__ = ["RESULT_MIMETYPE", "TestResult", "PartResult", "format_points", "score_text"]
 
 # A vendor mimetype: front ends that do not know it show nothing, the grader finds it by name.
 RESULT_MIMETYPE = "application/vnd.backproplab.grade+json"
@@ -22,6 +22,12 @@ def format_points(x):
     return str(int(x)) if x == int(x) else f"{x:g}"
 
 
+def score_text(x):
+    """A score as the graders count it, to 4 decimals: 2 -> "2", 2/3 -> "0.6667"."""
+    x = round(float(x), 4)
+    return str(int(x)) if x == int(x) else repr(x)
+
+
 @dataclass
 class TestResult:
     """One test of a part: its name, its points and, when it did not pass, why."""
@@ -34,6 +40,7 @@ class TestResult:
     max_points: float
     message: str = ""  # why it failed ("" when passed)
     notes: list = field(default_factory=list)  # e.g. numpy warnings raised by the student
+    gate: bool = False  # a requirement without points: failed, every other test scores 0
 
     @property
     def passed(self):
@@ -58,6 +65,11 @@ class PartResult:
 
     def __str__(self):
         return "\n".join(self.lines)
+
+    def _repr_pretty_(self, printer, cycle):
+        # What a notebook shows when check() ends a cell, and what nbgrader reads: a grade
+        # cell whose value is a number scores that number (anything else scores full marks).
+        printer.text(score_text(self.score))
 
     def to_json(self):
         """A JSON-ready dict (the payload the grader reads)."""

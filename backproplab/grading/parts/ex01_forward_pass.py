@@ -96,10 +96,14 @@ def relu_part(t, relu, leaky_relu):
                     np.where(Z_ACT > 0, 0.01 * Z_ACT, Z_ACT),
                 "a plain ReLU (no leak)": relu_ref,
                 "a default alpha other than 0.01 (0.1?)": np.where(Z_ACT > 0, Z_ACT, 0.1 * Z_ACT),
+                "alpha itself for the negative inputs instead of alpha * Z":
+                    np.where(Z_ACT > 0, Z_ACT, 0.01),
             })
     t.close("leaky_relu with alpha = 0.2", lambda: leaky_relu(Z_ACT.copy(), alpha=0.2),
             np.where(Z_ACT > 0, Z_ACT, 0.2 * Z_ACT), mistakes={
                 "alpha ignored (the default 0.01 used)": leaky,
+                "alpha itself for the negative inputs instead of alpha * Z":
+                    np.where(Z_ACT > 0, Z_ACT, 0.2),
             })
 
 
@@ -127,6 +131,7 @@ def _sigmoid_backward_mistakes(dA, Z):
         "the sigmoid applied again to its output: sigmoid(A) * (1 - sigmoid(A))":
             dA * sA * (1 - sA),
         "dA * A, without the factor (1 - A)": dA * A,
+        "dA * A * (1 + A): the factor is (1 - A)": dA * A * (1 + A),
     }
 
 
@@ -275,6 +280,9 @@ def _layer_init(MyLinear):
     again = MyLinear(D, H, rng=np.random.default_rng(1))
     assert np.array_equal(again.W, W), "the same rng seed gave different weights: draw them " \
                                        "from the rng argument"
+    other = MyLinear(D, H, rng=np.random.default_rng(2))
+    assert not np.array_equal(other.W, W), "another seed gave the same weights: the rng " \
+        "argument is ignored (a generator of its own, e.g. np.random.default_rng(0)?)"
     return True
 
 

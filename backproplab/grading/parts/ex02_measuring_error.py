@@ -14,7 +14,7 @@ import numpy as np
 import backproplab as bp
 from backproplab.gradcheck import numerical_gradient
 
-from ..compare import merge_same, without_answer
+from ..compare import merge_same, same_value, without_answer
 from ..registry import part
 
 NO_MAX = "softmax without max-subtraction (overflow at large logits)"
@@ -61,6 +61,8 @@ def _mse_mistakes(Yhat, Y):
         "the mean squared error halved, as in some textbooks": float(np.mean(r ** 2) / 2),
         "the root of the mean squared error": float(np.sqrt(np.mean(r ** 2))),
         "the mean residual squared, (mean(Y_hat - Y))**2": float(np.mean(r) ** 2),
+        "the mean over axis 0 only (one number per column): np.mean without an axis averages "
+        "every entry": np.mean(r ** 2, axis=0),
     }
     if r.shape[1] > 1:
         mistakes["the sum divided by the number of rows only, not by every entry"] = \
@@ -122,6 +124,9 @@ Z_SOFT = np.array([[2.0, 1.0, 0.1],
                    [-1000.0, -1001.0, -999.5],
                    [0.5, 2.5, -1.0]])
 Z_PAIR = np.array([[1000.0, 1001.0], [-1000.0, -1001.0]])  # both rows: (0.7311, 0.2689) swapped
+Z_WIDE = np.array([[0.0, 800.0, 5.0]])  # a row spanning 800: exp(800 - min) overflows
+MIN_SHIFT = "each row's minimum subtracted instead of its maximum: exp(Z - min) overflows for " \
+            "a row spanning more than about 709"
 
 
 def _softmax_mistakes(Z):
@@ -139,12 +144,16 @@ def _softmax_mistakes(Z):
 
 
 def _finite_at_large_logits(softmax):
-    P = softmax(Z_PAIR.copy())
-    with np.errstate(all="ignore"):
-        P = np.asarray(P, dtype=float)
-    assert P.shape == Z_PAIR.shape, f"expected shape {Z_PAIR.shape}, got shape {P.shape}"
-    bad = int(P.size - np.isfinite(P).sum())
-    assert bad == 0, f"{bad} of {P.size} entries are NaN or inf: got {P.tolist()}"
+    for Z in (Z_PAIR, Z_WIDE):
+        P = softmax(Z.copy())
+        with np.errstate(all="ignore"):
+            P = np.asarray(P, dtype=float)
+        assert P.shape == Z.shape, f"expected shape {Z.shape}, got shape {P.shape}"
+        bad = int(P.size - np.isfinite(P).sum())
+        if bad and same_value(P, _quiet(_naive_softmax, Z - Z.min(axis=1, keepdims=True))):
+            raise AssertionError(f"{bad} of {P.size} entries are NaN or inf for the logits "
+                                 f"{Z.tolist()[0]}: looks like {MIN_SHIFT}")
+        assert bad == 0, f"{bad} of {P.size} entries are NaN or inf: got {P.tolist()}"
     return True
 
 
@@ -169,7 +178,7 @@ def softmax_part(t, softmax):
     """a numerically stable softmax over each row"""
     t.close("a (4, 3) batch with rows near +1000 and -1000", lambda: softmax(Z_SOFT.copy()),
             bp.softmax(Z_SOFT, axis=1), points=2, mistakes=_softmax_mistakes(Z_SOFT))
-    t.true("no nan or inf for the logits [1000, 1001] and [-1000, -1001]",
+    t.true("no nan or inf for the logits [1000, 1001], [-1000, -1001] and [0, 800, 5]",
            lambda: _finite_at_large_logits(softmax),
            f"looks like {NO_MAX}: subtract each row's max before np.exp")
     t.true("each row sums to 1, and softmax(Z + 1000) = softmax(Z)",
@@ -269,6 +278,10 @@ def _ce_mistakes(Z, y):
             _quiet(lambda: float(-np.log(Z[rows, y]).mean())),
         "the probability of the right class instead of its log (-mean P[n, y_n])":
             float(-bp.softmax(Z, axis=1)[rows, y].mean()),
+        **{f"-log(P + {eps:g}) with a small eps against log(0): the loss is capped at "
+           f"-log(eps), wrong for confident mistakes (use log_softmax, Z - logsumexp(Z))":
+           float(-np.log(bp.softmax(Z, axis=1)[rows, y] + eps).mean())
+           for eps in (1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15)},
     }
 
 
@@ -303,6 +316,8 @@ def _ce_grad_mistakes(Z, y):
         "the one-hot targets not subtracted (P / N)": P / N,
         f"{NO_MAX} inside the gradient": _quiet(lambda: (_naive_softmax(Z) - T) / N),
         "softmax over the wrong axis (columns)": (bp.softmax(Z, axis=0) - T) / N,
+        "(P - 1) / N: 1 subtracted from every entry instead of the one-hot T (1 for the right "
+        "class only)": (P - 1) / N,
     }
 
 

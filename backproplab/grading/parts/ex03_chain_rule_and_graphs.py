@@ -185,6 +185,9 @@ def _cubic(x):
     return x * x * x - 2 * x + 1
 
 
+_OVER_2_TIMES_H = "/ 2 * h, which Python reads as ((f(x+h) - f(x-h)) / 2) * h: write / (2 * h)"
+
+
 @part("ex03_central_difference", points=2)
 def central_difference_part(t, central_difference_fn):
     """a central difference"""
@@ -200,6 +203,7 @@ def central_difference_part(t, central_difference_fn):
                     (_cubic(x + h) - _cubic(x - h)) / h,
                 "the h argument ignored (a fixed small step used instead of h = 0.1)":
                     3 * x * x - 2,
+                _OVER_2_TIMES_H: (_cubic(x + h) - _cubic(x - h)) / 2 * h,
             })
     t.close("f(x) = x^3 at x = 1 with h = 0.5 gives 3 + h^2 = 3.25",
             lambda: central_difference_fn(lambda v: v ** 3, 1.0, 0.5), 3.25, rtol=1e-9,
@@ -207,6 +211,7 @@ def central_difference_part(t, central_difference_fn):
                 "a forward difference (f(x+h) - f(x)) / h instead of the central one": 4.75,
                 "a central difference divided by h instead of 2h": 6.5,
                 "the h argument ignored (a fixed small step used instead of h = 0.5)": 3.0,
+                _OVER_2_TIMES_H: 3.25 * 0.5 ** 2,
             })
     t.close("sin at x = 1 with the default h: within 1e-9 of cos(1)",
             lambda: central_difference_fn(math.sin, 1.0), math.cos(1.0), rtol=0, atol=1e-9,
@@ -214,6 +219,7 @@ def central_difference_part(t, central_difference_fn):
                 "a forward difference (f(x+h) - f(x)) / h instead of the central one":
                     (math.sin(1.0 + 1e-6) - math.sin(1.0)) / 1e-6,
                 "a central difference divided by h instead of 2h": 2 * math.cos(1.0),
+                _OVER_2_TIMES_H: (math.sin(1.0 + 1e-6) - math.sin(1.0 - 1e-6)) / 2 * 1e-6,
             })
 
 

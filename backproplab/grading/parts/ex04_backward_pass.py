@@ -179,6 +179,8 @@ def _ce_mistakes(logits, y):
         "divided by N * C (a mean over every entry) instead of by N": (P - T) / (n * c),
         "the softmax over the batch axis (axis=0) instead of over the classes":
             (softmax(logits, axis=0) - T) / n,
+        "T[y] = 1 sets whole rows of T (the rows numbered y): the one-hot targets need "
+        "T[np.arange(N), y] = 1": (P - np.isin(np.arange(n), y)[:, None]) / n,
     }
 
 
@@ -356,7 +358,7 @@ def _finite_difference(f, x, eps, kind):
         x[i] = old
         center = f(x)
         grad[i] = {"central": (plus - minus) / (2 * eps), "forward": (plus - center) / eps,
-                   "h": (plus - minus) / eps}[kind]
+                   "h": (plus - minus) / eps, "half": (plus - center) / (2 * eps)}[kind]
     return grad
 
 
@@ -366,6 +368,10 @@ def _ng_mistakes(f, x, eps):
             _finite_difference(f, x, eps, "forward"),
         "the central difference divided by eps instead of 2 eps":
             _finite_difference(f, x, eps, "h"),
+        "f(x) where f(x - eps) belongs: (f(x + eps) - f(x)) / (2 eps), half a forward "
+        "difference": _finite_difference(f, x, eps, "half"),
+        "every entry moved at once, f(x + eps) - f(x - eps): one number for all entries; move "
+        "one entry at a time": np.full(x.shape, (f(x + eps) - f(x - eps)) / (2 * eps)),
     }
 
 
@@ -387,7 +393,7 @@ def _restores(numerical_gradient_fn):
     return {"the gradient": grad, "x afterwards": W}
 
 
-@part("ex04_numerical_gradient", points=2)
+@part("ex04_numerical_gradient", points=2, writable=(1, "x"))
 def numerical_gradient_part(t, numerical_gradient_fn):
     """a numerical gradient by central differences"""
     t.close("sum(sin(x) * G) for a (3, 4) x, default eps: cos(x) * G within 1e-8",

@@ -119,7 +119,7 @@ SGD_MISTAKES = {
 }
 
 
-@part("ex05_sgd_step", points=1)
+@part("ex05_sgd_step", points=1, writable=(0, "params"))
 def sgd_step_part(t, sgd_step):
     """one step of plain gradient descent"""
     t.close("one step, lr = 0.1, on a (2, 3) and a (4,) array (all entries, flattened)",
@@ -186,6 +186,24 @@ def _mom_old_velocity(p, g, v, lr, mu):
     return mu * v + g
 
 
+def _mom_returns_param(p, g, v, lr, mu):
+    v = g.copy() if v is None else mu * v + g
+    p -= lr * v
+    return p
+
+
+def _mom_sign_flipped(p, g, v, lr, mu):
+    v = g.copy() if v is None else mu * v - g
+    p -= lr * v
+    return v
+
+
+def _mom_lr_twice(p, g, v, lr, mu):
+    v = lr * g if v is None else mu * v + lr * g
+    p -= lr * v
+    return v
+
+
 MOM_MISTAKES = {
     "the other momentum convention, v = mu v - lr g and p += v: it moves p like PyTorch's "
     "v = mu v + g, p -= lr v only while the learning rate stays constant": _mom_other_convention,
@@ -195,10 +213,16 @@ MOM_MISTAKES = {
         _mom_plain_sgd,
     "the step taken with the old velocity: update v = mu v + g first, then p -= lr v":
         _mom_old_velocity,
+    "the sign of the gradient flipped in the velocity, v = mu v - g, with p -= lr v: the "
+    "gradient must add to the velocity (v = mu v + g)": _mom_sign_flipped,
+    "the learning rate applied twice, v = mu v + lr g and p -= lr v: in torch's rule the "
+    "velocity holds gradients, v = mu v + g": _mom_lr_twice,
+    "the parameter returned instead of the new velocity (the next step needs the velocity)":
+        _mom_returns_param,
 }
 
 
-@part("ex05_momentum_step", points=2)
+@part("ex05_momentum_step", points=2, writable=(0, 2, "param", "velocity"))
 def momentum_step_part(t, momentum_step):
     """one step of SGD with momentum (torch.optim.SGD's rule)"""
     for A, p0, lrs, mu, what in [
@@ -288,7 +312,7 @@ RMS_MISTAKES = {
 }
 
 
-@part("ex05_rmsprop_step", points=2)
+@part("ex05_rmsprop_step", points=2, writable=(0, 2, "param", "square_avg"))
 def rmsprop_step_part(t, rmsprop_step):
     """one RMSprop step (torch.optim.RMSprop's rule)"""
     runs = [("6 steps, lr = 0.01, alpha = 0.99, eps = 1e-8, gradients from 1e-4 to 300 "
@@ -344,14 +368,19 @@ def _adam_ref_first():
 
 
 def _adam_buggy(bias_correction=True, t_used=1, t_returned=1, eps_in_sqrt=False,
-                eps_before_correction=False):
-    """Adam with one bug; the corrections use t + t_used, the step returns t + t_returned."""
+                eps_before_correction=False, power=(True, True), betas_for=(0, 1), sqrt=True,
+                return_corrected=False, in_place=True, squared=True):
+    """Adam with one bug; the corrections use t + t_used, the step returns t + t_returned;
+    ``power`` False for m or v corrects it with 1 - beta * t, ``betas_for`` says which beta
+    corrects m and which v."""
     def step(p, g, m, v, t, lr, betas, eps):
         b1, b2 = betas
         tc, t_new = t + t_used, t + t_returned
         m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        c1, c2 = (1 - b1 ** tc, 1 - b2 ** tc) if bias_correction else (1.0, 1.0)
+        v = b2 * v + (1 - b2) * (g * g if squared else g)
+        bm, bv = betas[betas_for[0]], betas[betas_for[1]]
+        c1 = 1 - (bm ** tc if power[0] else bm * tc) if bias_correction else 1.0
+        c2 = 1 - (bv ** tc if power[1] else bv * tc) if bias_correction else 1.0
         with np.errstate(all="ignore"):  # t_before divides by 1 - beta^0 = 0
             m_hat, v_hat = m / c1, v / c2
             if eps_in_sqrt:
@@ -359,9 +388,10 @@ def _adam_buggy(bias_correction=True, t_used=1, t_returned=1, eps_in_sqrt=False,
             elif eps_before_correction:
                 denom = (np.sqrt(v) + eps) / np.sqrt(c2)
             else:
-                denom = np.sqrt(v_hat) + eps
-            p -= lr * m_hat / denom
-        return m, v, t_new
+                denom = (np.sqrt(v_hat) if sqrt else v_hat) + eps
+            if in_place:
+                p -= lr * m_hat / denom
+        return (m_hat, v_hat, t_new) if return_corrected else (m, v, t_new)
     return step
 
 
@@ -378,10 +408,31 @@ ADAM_MISTAKES = {
         _adam_buggy(eps_in_sqrt=True),
     "eps added before the bias correction of v, (sqrt(v) + eps) / sqrt(1 - beta2^t), instead "
     "of sqrt(v_hat) + eps": _adam_buggy(eps_before_correction=True),
+    "m's bias correction typed 1 - beta1 * t instead of 1 - beta1 ** t (the power t)":
+        _adam_buggy(power=(False, True)),
+    "v's bias correction typed 1 - beta2 * t instead of 1 - beta2 ** t (the power t)":
+        _adam_buggy(power=(True, False)),
+    "the bias corrections typed 1 - beta * t instead of 1 - beta ** t (the power t)":
+        _adam_buggy(power=(False, False)),
+    "m corrected with beta2, m / (1 - beta2^t): m's correction uses beta1":
+        _adam_buggy(betas_for=(1, 1)),
+    "v corrected with beta1, v / (1 - beta1^t): v's correction uses beta2":
+        _adam_buggy(betas_for=(0, 0)),
+    "the betas swapped in the bias corrections: m / (1 - beta1^t) and v / (1 - beta2^t)":
+        _adam_buggy(betas_for=(1, 0)),
+    "no square root: m_hat / (v_hat + eps) instead of m_hat / (sqrt(v_hat) + eps)":
+        _adam_buggy(sqrt=False),
+    "the bias-corrected m_hat and v_hat returned as the state: return the running means m and "
+    "v themselves (the correction is applied afresh at every step)":
+        _adam_buggy(return_corrected=True),
+    "a new array made (param = param - ...) instead of updating param in place (param -= ...): "
+    "the caller's parameter did not change": _adam_buggy(in_place=False),
+    "v averaging the gradient instead of its square: v = beta2 v + (1 - beta2) g * g":
+        _adam_buggy(squared=False),
 }
 
 
-@part("ex05_adam_step", points=3)
+@part("ex05_adam_step", points=3, writable=(0, 2, 3, "param", "m", "v"))
 def adam_step_part(t, adam_step):
     """one Adam step with bias correction (torch.optim.Adam's rule)"""
     runs = [("5 steps, lr = 0.01, betas = (0.9, 0.999), eps = 1e-8, gradients from 1e-4 to 20 "
@@ -422,12 +473,30 @@ def _as_losses(losses):
     return np.array([float(np.ravel(loss)[0]) for loss in losses])
 
 
+def _batches_redrawn(X, y, batch_size, rng):
+    """Each batch from a permutation of its own (a new rng.permutation(N) per batch)."""
+    for start in range(0, len(X), batch_size):
+        idx = rng.permutation(len(X))[:min(batch_size, len(X) - start)]
+        yield X[idx], y[idx]
+
+
+def _batches_short(X, y, batch_size, rng):
+    """Each batch one example short: order[start:start + batch_size - 1]."""
+    order = rng.permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        idx = order[start:start + batch_size - 1]
+        yield X[idx], y[idx]
+
+
 def _epoch_buggy(zero_grad=True, shuffle=True, drop_last=False, weighted=True, late_zero=False,
-                 last_loss=False, over_n=False):
+                 last_loss=False, over_n=False, redraw=False, short=False):
     def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng):
         total, count, loss = 0.0, 0, None
-        for xb, yb in iterate_minibatches(X, y, batch_size, shuffle=shuffle,
-                                          rng=rng if shuffle else None, drop_last=drop_last):
+        batches = _batches_redrawn(X, y, batch_size, rng) if redraw else \
+            _batches_short(X, y, batch_size, rng) if short else iterate_minibatches(
+                X, y, batch_size, shuffle=shuffle, rng=rng if shuffle else None,
+                drop_last=drop_last)
+        for xb, yb in batches:
             loss = loss_fn(model(xb), yb)
             if zero_grad and not late_zero:
                 optimizer.zero_grad()
@@ -455,6 +524,14 @@ EPOCH_MISTAKES = {
     "zero_grad() between backward() and step(): the step sees no gradient":
         _epoch_buggy(late_zero=True),
     "the last batch's loss returned instead of the epoch's mean": _epoch_buggy(last_loss=True),
+    "a new permutation drawn for every batch: draw order = rng.permutation(N) once per epoch "
+    "and take consecutive slices of it (each example exactly once)": _epoch_buggy(redraw=True),
+    "each batch one example short, order[start:start + batch_size - 1]: a slice's end is "
+    "excluded already, so every example must be used once per epoch":
+        _epoch_buggy(short=True, over_n=True),
+    "each batch one example short, order[start:start + batch_size - 1] (and the loss averaged "
+    "over the examples used): every example must be used once per epoch":
+        _epoch_buggy(short=True),
 }
 EPOCH_TESTS = [
     ("one epoch, N = 50, batch_size = 16 (batches of 16, 16, 16, 2), SGD lr = 0.5: "
@@ -493,6 +570,9 @@ def _lr_mistakes(A):
         "2 / max(diag(A)): the diagonal entries are not the eigenvalues of a non-diagonal A":
             2 / np.max(np.diag(A)),
         "2 / trace(A): use the largest eigenvalue, not the sum": 2 / np.trace(A),
+        "2 / the Frobenius norm of A (np.linalg.norm(A)): the spectral norm "
+        "np.linalg.norm(A, 2) is lambda_max, the Frobenius norm is larger":
+            2 / np.linalg.norm(A),
     }
 
 

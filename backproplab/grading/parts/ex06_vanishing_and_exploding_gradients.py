@@ -18,6 +18,7 @@ from ...layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from ...losses import CrossEntropyLoss, MSELoss
 from ...optim import clip_grad_norm
 from ..compare import merge_same
+from ..guard import uses_rng
 from ..registry import part
 
 
@@ -25,7 +26,8 @@ from ..registry import part
 
 
 def _weight(init, fan_in, fan_out, seed):
-    W = np.asarray(init(fan_in, fan_out, np.random.default_rng(seed)), dtype=float)
+    W = np.asarray(uses_rng(lambda rng: init(fan_in, fan_out, rng), seed, seed + 100),
+                   dtype=float)
     if W.ndim != 2:
         raise ValueError(f"expected a 2-D weight of shape (fan_in, fan_out) = "
                          f"({fan_in}, {fan_out}), got shape {W.shape}")
@@ -49,9 +51,24 @@ HE_SHAPES = [(800, 200), (150, 1000)]  # ~150 000 draws: the kurtosis is known t
 INIT_RTOL = 0.03  # the statistics' standard errors are below 0.5 % (1.2 % for the kurtosis)
 
 
-def _xavier_mistakes(fan_in, fan_out):
+def _xavier_normal(fan_in, fan_out, rng):
+    return rng.normal(0.0, math.sqrt(2 / (fan_in + fan_out)), size=(fan_in, fan_out))
+
+
+def _xavier_unparenthesised(fan_in, fan_out, rng):
+    a = math.sqrt(6 / fan_in + fan_out)
+    return rng.uniform(-a, a, size=(fan_in, fan_out))
+
+
+def _xavier_mistakes(fan_in, fan_out, seed):
     s = fan_in + fan_out
     return {
+        "a normal distribution (Xavier normal, rng.normal) instead of a uniform one: the right "
+        "variance, but no bound": _xavier_stats(_weight(_xavier_normal, fan_in, fan_out, seed),
+                                                fan_in, fan_out),
+        "sqrt(6 / fan_in + fan_out): the parentheses around (fan_in + fan_out) are missing":
+            _xavier_stats(_weight(_xavier_unparenthesised, fan_in, fan_out, seed), fan_in,
+                          fan_out),
         "fan_in and fan_out swapped: the weight has shape (fan_in, fan_out), like Linear's W "
         "in x @ W": [fan_out, fan_in, 1, 1],
         "the standard deviation sqrt(2/(fan_in+fan_out)) used as the bound a (std and bound "
@@ -80,6 +97,8 @@ def _he_mistakes(fan_in, fan_out):
             [fan_in, fan_out, fan_in / (fan_in + fan_out), 1],
         "a uniform distribution with the right variance instead of a normal one":
             [fan_in, fan_out, 1, 0.6],
+        "sqrt(2) / fan_in instead of sqrt(2 / fan_in) as the standard deviation":
+            [fan_in, fan_out, 1 / fan_in, 1],
     }
 
 
@@ -92,7 +111,7 @@ def xavier_uniform_part(t, xavier_uniform):
                 lambda f=(fan_in, fan_out), seed=seed: _xavier_stats(
                     _weight(xavier_uniform, *f, seed), *f),
                 np.array([fan_in, fan_out, 1.0, 1.0]), rtol=INIT_RTOL, atol=0.0,
-                mistakes=_xavier_mistakes(fan_in, fan_out))
+                mistakes=_xavier_mistakes(fan_in, fan_out, seed))
 
 
 @part("ex06_he_normal", points=2)
@@ -160,10 +179,10 @@ def _clip_ref(grads, max_norm):
 
 
 def _clip_buggy(per_tensor=False, return_after=False, in_place=True, always=False,
-                squared=False, return_sum=False):
+                squared=False, return_sum=False, summed=False):
     def clip(grads, max_norm):
         norms = [float(np.sqrt(np.sum(g * g))) for g in grads]
-        total = math.sqrt(sum(n * n for n in norms))
+        total = sum(norms) if summed else math.sqrt(sum(n * n for n in norms))
         if per_tensor:
             for g, n in zip(grads, norms):
                 if n > max_norm:
@@ -193,10 +212,12 @@ CLIP_MISTAKES = {
     "gradients scaled up to max_norm when their norm is below it: only clip when the norm "
     "exceeds max_norm": _clip_buggy(always=True),
     "the squared norm (no square root) used as the norm": _clip_buggy(squared=True),
+    "the sum of the gradients' norms used as their joint norm (the joint norm is the square "
+    "root of the sum of their SQUARED norms)": _clip_buggy(summed=True),
 }
 
 
-@part("ex06_clip_grad_norm", points=2)
+@part("ex06_clip_grad_norm", points=2, writable=(0, "grads"))
 def clip_grad_norm_part(t, clip_grad_norm):
     """gradient clipping by the joint norm (torch.nn.utils.clip_grad_norm_)"""
     for name, cases in CLIP_CASES:
@@ -258,7 +279,7 @@ def _linears(model):
 
 
 def _norms_buggy(zero=True, reverse=False, weights=False, with_bias=False, per_param=False,
-                 squared=False):
+                 squared=False, spectral=False):
     def layer_grad_norms(model, loss_fn, X, y):
         if zero:
             model.zero_grad()
@@ -273,7 +294,8 @@ def _norms_buggy(zero=True, reverse=False, weights=False, with_bias=False, per_p
                 out.append(math.sqrt(np.sum(W.grad ** 2) + np.sum(b.grad ** 2)))
             else:
                 value = W.data if weights else W.grad
-                out.append(np.sum(value ** 2) if squared else np.linalg.norm(value))
+                out.append(np.sum(value ** 2) if squared else
+                           np.linalg.norm(value, 2 if spectral else None))
         return out[::-1] if reverse else out
     return layer_grad_norms
 
@@ -287,6 +309,8 @@ NORMS_MISTAKES = {
     "the bias gradient included: the norm of dW alone": _norms_buggy(with_bias=True),
     "one norm per parameter (W and b): one per Linear layer, of dW": _norms_buggy(per_param=True),
     "the squared norm, no square root": _norms_buggy(squared=True),
+    "the spectral norm np.linalg.norm(dW, 2) (the largest singular value) instead of the "
+    "Frobenius norm np.linalg.norm(dW)": _norms_buggy(spectral=True),
 }
 
 
@@ -305,18 +329,20 @@ def layer_grad_norms_part(t, layer_grad_norms):
 # ----------------------------------------------------------------------------- chain
 
 
-def _chain_ref(x0, w, L, prime="output", with_w=True, reverse=False, shift=False):
+def _chain_ref(x0, w, L, prime="output", with_w=True, reverse=False, shift=False, tanh=False):
     """g[l] = d x_L / d x_l for x_l = sigma(w x_{l-1}), l = 1..L; shape (L + 1,)."""
     xs, zs = [float(x0)], []
     for _ in range(L):
         zs.append(w * xs[-1])
-        xs.append(1 / (1 + math.exp(-zs[-1])))
+        xs.append(math.tanh(zs[-1]) if tanh else 1 / (1 + math.exp(-zs[-1])))
     g = np.ones(L + 1)
     for l in range(L, 0, -1):
         if prime == "input":
             d = zs[l - 1] * (1 - zs[l - 1])
         elif shift:
             d = xs[l - 1] * (1 - xs[l - 1])
+        elif tanh:
+            d = 1 - xs[l] ** 2
         else:
             d = xs[l] * (1 - xs[l])
         g[l - 1] = g[l] * d * (w if with_w else 1.0)
@@ -331,6 +357,8 @@ CHAIN_MISTAKES = {
         {"with_w": False},
     "the gradients listed in reverse: g[0] is dx_L/dx_0 and g[L] = 1": {"reverse": True},
     "sigma' taken at the layer's input x_(l-1) instead of its output x_l": {"shift": True},
+    "tanh instead of the sigmoid: x_l = sigmoid(w x_(l-1)), sigma' = x_l (1 - x_l)":
+        {"tanh": True},
 }
 
 
@@ -399,7 +427,7 @@ def _stats_ref(model, X):
     return out
 
 
-def _stats_buggy(dead="unit", sigmoid_tails=2, tanh_abs=True, pre=False):
+def _stats_buggy(dead="unit", sigmoid_tails=2, tanh_abs=True, pre=False, count=False):
     def activation_stats(model, X):
         out, A = [], X
         for layer in model.layers:
@@ -416,7 +444,8 @@ def _stats_buggy(dead="unit", sigmoid_tails=2, tanh_abs=True, pre=False):
                 elif dead == "row":
                     out.append(float(np.mean(np.all(S <= 0, axis=1))))
                 else:
-                    out.append(float(np.mean(np.all(S <= 0, axis=0))))
+                    units = np.all(S <= 0, axis=0)
+                    out.append(float(np.sum(units) if count else np.mean(units)))
         return out
     return activation_stats
 
@@ -432,6 +461,8 @@ STATS_MISTAKES = {
         _stats_buggy(tanh_abs=False),
     "the statistics of each activation layer's input (the pre-activations Z) instead of its "
     "output": _stats_buggy(pre=True),
+    "the number of dead units instead of their fraction (divide by the number of units)":
+        _stats_buggy(count=True),
 }
 
 

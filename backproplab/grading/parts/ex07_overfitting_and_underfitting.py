@@ -24,6 +24,7 @@ from ...layers import Parameter
 from ...optim import SGD, AdamW
 from ...train import EarlyStopping, History, TrainState
 from ..compare import merge_same, same_value, without_answer
+from ..guard import draws_nothing
 from ..registry import part
 
 # ----------------------------------------------------------------------------- helpers
@@ -138,6 +139,8 @@ def _l2_grad_mistakes(W, lam):
         "the penalty (lambda/2) ||W||^2 instead of its gradient (one number, not the shape "
         "of W)": lam / 2 * np.sum(W ** 2),
         "lambda alone: the gradient of the penalty has the shape of W": lam * np.ones_like(W),
+        "lambda * sign(W): the gradient of the L1 penalty lambda * sum |W|, not of L2's":
+            lam * np.sign(W),
         "lambda W^2 instead of lambda W": lam * W ** 2,
     })
 
@@ -170,8 +173,6 @@ def l2_grad_part(t, l2_grad):
     lr, lam = 0.1, 0.2
     step_mistakes = {k: W_STEP - lr * (DW_STEP + v)
                      for k, v in _l2_grad_mistakes(W_STEP, lam).items()}
-    step_mistakes["W changed in place (W *= lam): return a new array, the weights themselves "
-                  "must not change"] = lam * W_STEP - lr * (DW_STEP + lam * W_STEP)
     t.close("W - lr * (dW + l2_grad(W, lambda)) is the step of SGD(weight_decay=lambda), "
             "lr = 0.1, lambda = 0.2, a (3, 5) W",
             lambda: _sgd_step_with(l2_grad, lr, lam), _sgd_weight_decay(lr, lam),
@@ -214,6 +215,10 @@ def _dropout_mistakes(x, seed, p, which):
     """The mistakes' answers for ``which`` (0: out, 1: mask) on a fresh default_rng(seed)."""
     (u,) = _draws(seed, x.shape)
     mistakes = {k: v[which] for k, v in _dropout_variants(x, u, p).items()}
+    binomial = np.random.default_rng(seed).binomial(1, 1 - p, size=x.shape) / (1 - p)
+    mistakes["the mask drawn with rng.binomial instead of rng.random(x.shape) >= p: the same "
+             "distribution, but other numbers from the same seed"] = (x * binomial,
+                                                                       binomial)[which]
     if x.ndim == 2:  # a mask of one row, shared by every example
         u_row = np.random.default_rng(seed).random(x.shape[1])
         keep_row = (u_row >= p) / (1 - p)
@@ -236,7 +241,10 @@ def _train_then_eval(dropout_forward, x, p, seed):
     """[out in training, out in evaluation, mask in evaluation], one rng for both calls."""
     rng = np.random.default_rng(seed)
     out_train, _ = dropout_forward(x.copy(), p, rng, True)
-    out_eval, mask_eval = dropout_forward(x.copy(), p, rng, False)
+    out_eval, mask_eval = draws_nothing(
+        lambda: dropout_forward(x.copy(), p, rng, False), rng, "in evaluation (train=False)",
+        right=lambda r: same_value(np.asarray(r[0], dtype=float), x)
+        and same_value(np.broadcast_to(np.asarray(r[1], dtype=float), x.shape), np.ones_like(x)))
     return np.stack([np.asarray(out_train, dtype=float), np.asarray(out_eval, dtype=float),
                      np.broadcast_to(np.asarray(mask_eval, dtype=float), x.shape)])
 
@@ -373,12 +381,13 @@ def _library_stop(val_losses, patience):
     return len(val_losses), callback.best_epoch
 
 
-def _twin(val_losses, patience, strict=True):
-    """A plain-loop early stopping; with another ``patience`` or ``strict`` it is a mistake."""
+def _twin(val_losses, patience, strict=True, reset=True):
+    """A plain-loop early stopping; with another ``patience``, ``strict`` or ``reset`` it is a
+    mistake."""
     best, best_epoch, wait = np.inf, None, 0
     for epoch, loss in enumerate(val_losses, start=1):
         if loss < best or (not strict and loss <= best):
-            best, best_epoch, wait = loss, epoch, 0
+            best, best_epoch, wait = loss, epoch, 0 if reset else wait
             continue
         wait += 1
         if wait >= patience:
@@ -401,8 +410,11 @@ def _stop_mistakes(val_losses, patience):
         "(best, stop) instead of (stop, best)": (best, stop),
         "the best epoch taken over the whole list, including the epochs after the stop":
             (stop, int(np.argmin(val_losses)) + 1),
+        "the best LOSS returned instead of the best epoch's number": (stop, val_losses[best - 1]),
         "a tie counted as an improvement (<= instead of <): only a strictly lower loss is "
         "better": _twin(val_losses, patience, strict=False),
+        "the patience counter never reset after an improvement: it must count the epochs "
+        "without improvement since the best one": _twin(val_losses, patience, reset=False),
     }
     return {k: v for k, v in mistakes.items() if v is not None}
 

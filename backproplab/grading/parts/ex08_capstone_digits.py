@@ -8,7 +8,8 @@ The data split is the lesson's (``train_val_test_split`` of ``load_digits`` with
 with the library's ``standardize`` (training statistics), calls the student's training function
 on the training and validation sets, and measures the returned model on the 270 test images,
 which the exercise notebook never loads. Full marks at >= 97 % test accuracy (the lesson's
-target), partial credit from 90 %.
+target), partial credit from 90 %; a model below 50 % (chance is 10 %) did not learn and
+scores nothing, not even for the shape of its output.
 
 Every test of ``ex08_standardize`` compares the test rows, so standardising the test set with its
 own statistics (the named mistake "using test statistics") loses the whole part.
@@ -27,6 +28,7 @@ from ..registry import part
 
 SPLIT = {"val_fraction": 0.15, "test_fraction": 0.15, "seed": 0, "stratify": True}
 TARGET, GOOD, PASSABLE = 0.97, 0.95, 0.90  # test accuracy for 4, 3 and 2 of the 4 points
+LEARNED = 0.5  # below it (chance is 0.1), the model did not learn: no point at all
 
 
 def digits_split():
@@ -77,7 +79,16 @@ def _standardize_mistakes(X_train, X_test):
         "a constant feature divided by its std of 0 (NaN or inf): divide it by 1 instead":
             stacked(_scale(X_train, mean, X_train.std(axis=0)),
                     _scale(X_test, mean, X_train.std(axis=0))),
+        "1e-8 added to every std instead of dividing a constant feature by 1: a constant "
+        "feature's test values are then divided by 1e-8":
+            stacked(_scale(X_train, mean, X_train.std(axis=0) + 1e-8),
+                    _scale(X_test, mean, X_train.std(axis=0) + 1e-8)),
         "only centred, not divided by the std": stacked(X_train - mean, X_test - mean),
+        "one std for all the features (np.std without axis=0): each feature needs its own":
+            stacked(_scale(X_train, mean, X_train.std()), _scale(X_test, mean, X_train.std())),
+        "one mean and one std for all the features (no axis=0): each feature needs its own":
+            stacked(_scale(X_train, X_train.mean(), X_train.std()),
+                    _scale(X_test, X_train.mean(), X_train.std())),
         "divided by the std but not centred": stacked(_scale(X_train, 0, std),
                                                       _scale(X_test, 0, std)),
         "the sample std (ddof=1) instead of np.std's (ddof=0)":
@@ -517,6 +528,8 @@ def model_part(t, train_model):
     t.shape(f"train_model(X_train, y_train, X_val, y_val) returns a model whose logits on the "
             f"{len(y_test)} held-out test images have shape ({len(y_test)}, 10)",
             lambda: _test_logits(trained, X_test), (len(y_test), 10))
+    t.gate("it learned: test accuracy at least 50 % (chance is 10 %)",
+           lambda: _reaches(trained, X_test, y_test, LEARNED), "the model did not learn")
     accuracy = _quiet_accuracy(trained, X_test, y_test)
     shown = "" if accuracy is None else \
         f" (it is {100 * accuracy:.1f} %: {int(round(accuracy * len(y_test)))} of {len(y_test)})"

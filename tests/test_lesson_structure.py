@@ -77,6 +77,19 @@ def test_stated_time_follows_the_rule(rel):
 
 
 @pytest.mark.parametrize("rel", LESSONS)
+def test_instructor_guide_schedules_the_rule_times(rel):
+    rows = lesson_time.guide_rows()
+    assert rel in rows, f"the instructor guide's schedule has no row for {rel}"
+    reading, exercise, points = rows[rel]
+    assert reading == lesson_time.lesson_minutes(ROOT / rel), (rel, reading)
+    assert (exercise, points) == (lesson_time.exercise_minutes(ROOT / rel),
+                                  lesson_time.exercise_points(ROOT / rel)), (rel, exercise, points)
+    solution = ROOT / "solutions" / pathlib.Path(rel).name
+    assert lesson_time.stated_minutes(solution, default=None) in (
+        None, lesson_time.exercise_minutes(ROOT / rel)), f"{solution.name}'s own time line"
+
+
+@pytest.mark.parametrize("rel", LESSONS)
 def test_lesson_is_a_chapter_with_checked_numbers(rel):
     cells = _load(rel)["cells"]
     checked = [c for c in cells if "nbval-check-output" in c.get("metadata", {}).get("tags", [])]

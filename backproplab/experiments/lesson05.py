@@ -26,7 +26,7 @@ from . import report as _report
 LOSS = CrossEntropyLoss()
 X, Y = make_spiral(n_samples=300, n_classes=3, noise=0.2, seed=0)          # (300, 2), (300,)
 X_TRAIN, X_VAL, Y_TRAIN, Y_VAL = train_val_split(X, Y, val_fraction=0.2, seed=0)  # 240 / 60
-LN3 = math.log(3)   # the loss of a network that gives each of the 3 classes probability 1/3
+LOG3 = math.log(3)   # the loss of a network that gives each of the 3 classes probability 1/3
 
 
 def make_mlp(seed=0):
@@ -179,14 +179,16 @@ class _StepLosses(Callback):
 
 def first_steps(seed, lr=1.0, epochs=4):
     """SGD with batch size 32: the loss on all training points before and after each step
-    of the first ``epochs`` epochs."""
+    of the first ``epochs`` epochs, its highest value after a step, and the largest factor
+    by which a single step raised it."""
     model = make_mlp(seed)
     start = evaluate(model, LOSS, X_TRAIN, Y_TRAIN)[0]
     steps = _StepLosses()
     fit(model, LOSS, SGD(model.parameters(), lr=lr), (X_TRAIN, Y_TRAIN), epochs=epochs,
         batch_size=32, callbacks=[steps], seed=seed, progress=False, on_nonfinite="stop")
-    return {"initial": start, "losses": [start] + steps.losses,
-            "highest": max(steps.losses, default=math.inf)}
+    losses = [start] + steps.losses
+    return {"initial": start, "losses": losses, "highest": max(steps.losses, default=math.inf),
+            "largest_rise": max((b / a for a, b in zip(losses, losses[1:])), default=math.inf)}
 
 
 # ------------------------------------------------------------------------- curvature
@@ -371,8 +373,8 @@ TOPICS = {
               "constant rate", noise_balls,
               each=lambda r: r["cosine"]["rms_last_epoch"] * 10 < r["constant"]["rms_last_epoch"])],
     "loss at initialisation": [
-        Claim("at the initial weights the loss is within 0.15 of ln 3 = 1.099", initial_loss,
-              each=lambda r: abs(r["loss"] - LN3) < 0.15),
+        Claim("at the initial weights the loss is within 0.1 of log 3 = 1.099", initial_loss,
+              each=lambda r: abs(r["loss"] - LOG3) < 0.1),
         Claim("with the last layer 10 times too large, the initial loss is above 2",
               initial_loss, settings={"last_layer_scale": 10.0}, each=lambda r: r["loss"] > 2)],
     "overfit a tiny batch": [
@@ -394,20 +396,22 @@ TOPICS = {
         Claim("SGD at 3.2 ends worse than at 1 without blowing up; at 10 and 32 it blows up",
               sweep, each=lambda r: (r["final"][6] < r["final"][7] < math.inf
                                      and r["blew_up"][8] and r["blew_up"][9])),
-        Claim("Adam's best learning rate in the sweep is between 0.03 and 0.3", sweep,
+        Claim("Adam's best learning rate in the sweep is 0.032, 0.1 or 0.32", sweep,
               settings={"optimizer": "Adam"}, each=lambda r: 0.031 < r["best_lr"] < 0.32),
-        Claim("Adam at 3.2 blows up", sweep, settings={"optimizer": "Adam"},
-              each=lambda r: r["blew_up"][9]),
+        Claim("Adam at 3.2 blows up for every seed, at 1 for some", sweep,
+              settings={"optimizer": "Adam"},
+              overall=lambda rs: all(r["blew_up"][9] for r in rs) and any(r["blew_up"][8] for r in rs)),
         Claim("at lr 0.01 Adam ends at least 3 times lower than SGD", optimizers_at,
               each=lambda r: 3 * r["Adam"] < r["SGD"])],
     "lambda_max and the sweep": [
         Claim("2 / lambda_max at the initial weights lies between the sweep's best SGD rate, 1, "
               "and 3.2", curvature, each=lambda r: 1.0 < r["limit"] < LR_3)],
     "the first steps": [
-        Claim("at lr 1 the loss never rises above its start in the first 4 epochs",
-              first_steps, settings={"lr": 1.0}, each=lambda r: r["highest"] < r["initial"]),
-        Claim("at lr 3.2 the loss rises above its start at some epoch", train,
-              settings={"lr": LR_3}, each=lambda r: max(r["curve"]) > r["initial"]),
+        Claim("at lr 1 the loss never rises above its start in the first 4 epochs, and no "
+              "single step raises it by a quarter", first_steps, settings={"lr": 1.0},
+              each=lambda r: r["highest"] < r["initial"] and r["largest_rise"] < 1.25),
+        Claim("at lr 3.2 some single step raises the loss by more than a third", first_steps,
+              settings={"lr": LR_3}, each=lambda r: r["largest_rise"] > 4 / 3),
         Claim("at lr 10 the loss rises to more than 3 times its start in the first 4 epochs",
               first_steps, settings={"lr": 10.0},
               each=lambda r: r["highest"] > 3 * r["initial"])],

@@ -81,7 +81,7 @@ SCALE_FLOOR = 0.1
 NOISE_ULPS = 16
 
 # The step: h_i = eps * max(|t_i|, rms(t)), relative to the entry (1.0 for an all-zero t).
-# A fixed absolute step fails at both ends: at 1e10, x + 1e-6 rounds back to x; at 1e-10 a
+# A fixed absolute step fails at both ends: at 1e11, x + 1e-6 rounds back to x; at 1e-10 a
 # step of 1e-6 is 10 000 times the number itself. If the gradient is not resolved above the
 # rounding noise at that step (its largest entry is less than RESOLVE times its noise: a
 # zeroed or halved gradient fails only where the true one stands above the noise), the

@@ -338,6 +338,9 @@ DATA_CLAIMS = [
           > r["n1000"]["min_val_loss"]),
     Claim("with 1000 points the gap between validation and training loss is below 0.05",
           compare, settings={"runs": DATA_SIZES}, each=lambda r: abs(r["n1000"]["gap"]) < 0.05),
+    Claim("the final validation loss does not rank 30 and 100 points: each ends higher for "
+          "some seed", compare, settings={"runs": DATA_SIZES},
+          overall=lambda rs: len({r["n30"]["val_loss"] > r["n100"]["val_loss"] for r in rs}) == 2),
 ]
 L2_CLAIMS = [
     Claim("of lambda = 0, 0.001, 0.003, 0.01, 0.03, 0.1, the validation loss is lowest at 0.01",

@@ -165,8 +165,9 @@ class LastStep(Module):
 
     def forward(self, x):
         x = as_float_array(x)
-        if x.ndim != 3:
-            raise ShapeError(f"LastStep expected a sequence of shape (N, T, H), got {x.shape}")
+        if x.ndim != 3 or x.shape[1] < 1:
+            raise ShapeError(f"LastStep expected a sequence of shape (N, T, H) with T >= 1, got "
+                             f"{x.shape}")
         self.cache = x.shape
         return x[:, -1].copy()
 

@@ -33,11 +33,13 @@ class RNN(Module):
     Backward (BPTT), for ``grad_out`` = dL/dout (N, T, H), from t = T down to 1::
 
         dh_t  = grad_out[:, t] + dh_(t+1) carried back     (N, H)  two uses of h_t: output, next step
-        da_t  = dh_t * (1 - h_t**2)                        (N, H)  tanh' from the *output* h_t
-        carried back to h_(t-1): da_t @ W_hh.T             (N, H)
-        dW_hh = sum_t h_(t-1).T @ da_t                     (H, H)  summed over the T uses
-        dW_ih = sum_t x_t.T @ da_t, db = sum_t sum_n da_t  (D, H), (H,)
-        dx_t  = da_t @ W_ih.T                              (N, D)
+        dz_t  = dh_t * (1 - h_t**2)                        (N, H)  tanh' from the *output* h_t
+        carried back to h_(t-1): dz_t @ W_hh.T             (N, H)
+        dW_hh = sum_t h_(t-1).T @ dz_t                     (H, H)  summed over the T uses
+        dW_ih = sum_t x_t.T @ dz_t, db = sum_t sum_n dz_t  (D, H), (H,)
+        dx_t  = dz_t @ W_ih.T                              (N, D)
+
+    (z_t = x_t @ W_ih + h_(t-1) @ W_hh + b is the pre-activation, lesson 04's Z.)
 
     ``backward`` returns dL/dx (N, T, D). It leaves dh_t, the whole gradient that reached each
     hidden state, in ``grad_states`` (N, T, H) (what vanishes or explodes as t goes back), and
@@ -67,8 +69,9 @@ class RNN(Module):
     ``weight_hh_l0.T``, as ``Linear`` stores ``x @ W``; PyTorch's two biases only ever appear as
     their sum, here one ``b`` = ``bias_ih_l0 + bias_hh_l0``; ``forward`` returns ``out`` only
     (PyTorch also returns ``h_n``, which for one layer is ``out[:, -1]``) and ``h0`` is (N, H)
-    (PyTorch: (1, N, H)). Initialisation as PyTorch's: every entry uniform in
-    +-1/sqrt(hidden_size).
+    (PyTorch: (1, N, H)). Initialisation as PyTorch's: every entry of ``W_ih``, ``W_hh`` and
+    ``b`` uniform in +-1/sqrt(hidden_size) (PyTorch's ``bias_ih + bias_hh`` is the sum of two
+    such draws, so its spread is larger).
     """
 
     def __init__(self, input_size, hidden_size, bias=True, batch_first=True, truncate=None,
@@ -133,22 +136,22 @@ class RNN(Module):
         n, steps, H = out.shape
         W_hh_T = self.W_hh.data.T
         dh = np.empty_like(out)  # dL/dh_t: from the output at t and from the steps after t
-        da = np.empty_like(out)  # dL/d(pre-activation) at every step
+        dz = np.empty_like(out)  # dL/dz_t, the gradient at the pre-activation of every step
         carried = np.zeros((n, H), dtype=out.dtype)  # dL/dh_t through the steps after t
         for t in range(steps - 1, -1, -1):
             dh[:, t] = grad_out[:, t] + carried
-            da[:, t] = dh[:, t] * (1 - out[:, t] * out[:, t])
-            carried = da[:, t] @ W_hh_T
+            dz[:, t] = dh[:, t] * (1 - out[:, t] * out[:, t])
+            carried = dz[:, t] @ W_hh_T
             if self.truncate and t % self.truncate == 0 and t > 0:
                 carried = np.zeros_like(carried)  # a chunk boundary: the state was detached
         self.grad_states, self.grad_h0 = dh, carried
         previous = np.concatenate([h0[:, None], out[:, :-1]], axis=1)  # h_(t-1), (N, T, H)
-        flat_da = da.reshape(-1, H)
-        self.W_hh.accumulate(previous.reshape(-1, H).T @ flat_da)  # sum over N and T
-        self.W_ih.accumulate(x.reshape(-1, self.input_size).T @ flat_da)
+        flat_dz = dz.reshape(-1, H)
+        self.W_hh.accumulate(previous.reshape(-1, H).T @ flat_dz)  # sum over N and T
+        self.W_ih.accumulate(x.reshape(-1, self.input_size).T @ flat_dz)
         if self.b is not None:
-            self.b.accumulate(flat_da.sum(axis=0))
-        return da @ self.W_ih.data.T if input_grad else None
+            self.b.accumulate(flat_dz.sum(axis=0))
+        return dz @ self.W_ih.data.T if input_grad else None
 
 
 class LastStep(Module):
@@ -162,8 +165,9 @@ class LastStep(Module):
 
     def forward(self, x):
         x = as_float_array(x)
-        if x.ndim != 3:
-            raise ShapeError(f"LastStep expected a sequence of shape (N, T, H), got {x.shape}")
+        if x.ndim != 3 or x.shape[1] < 1:
+            raise ShapeError(f"LastStep expected a sequence of shape (N, T, H) with T >= 1, got "
+                             f"{x.shape}")
         self.cache = x.shape
         return x[:, -1].copy()
 

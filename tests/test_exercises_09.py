@@ -4,7 +4,7 @@ part by part: tests/test_course.py.)
 
 Named mistakes tested here, each losing all of its part's points with every test naming it:
 tanh missing or transposed weights in the step forward; the tanh derivative from the input (or
-as tanh of the output), a transposed dW_hh in the step backward; a shared weight's gradient
+as tanh of the output), a transposed dW_hh or dW_ih in the step backward; a shared weight's gradient
 not summed over time, the hidden state's gradient not carried to the previous step in BPTT;
 tanh' of the wrong step in the per-step gradient norms; clipping per time step, per parameter
 or per entry instead of by the joint norm.
@@ -19,7 +19,8 @@ import pytest
 from backproplab.diagnostics import gradient_through_time
 from backproplab.grading.parts import ex09_backprop_through_time as parts
 from backproplab.recurrent import RNN
-from exercise_support import Exercise, assert_every_mistake_named, part_report, with_bug
+from exercise_support import (Exercise, assert_every_mistake_named, check_quietly, part_report,
+                              with_bug)
 
 EX = Exercise("09_backprop_through_time")
 POINTS = {"ex09_rnn_step_forward": 2, "ex09_rnn_step_backward": 3, "ex09_rnn_backward": 3,
@@ -27,6 +28,7 @@ POINTS = {"ex09_rnn_step_forward": 2, "ex09_rnn_step_backward": 3, "ex09_rnn_bac
 PER_STEP = "clipping each time step's gradient separately"
 NOT_SUMMED = "not summed over time"
 NOT_CARRIED = "the hidden state's gradient not carried to the previous step"
+W_IH_TRANSPOSED = "W_ih transposed: x @ W_ih.T instead of x @ W_ih"
 
 CLIP_BODY = '''    grads = {name: sum(g[name] for g in step_grads) for name in step_grads[0]}
     norm = float(np.sqrt(sum(np.sum(g ** 2) for g in grads.values())))
@@ -58,8 +60,11 @@ NAMED = {
         "ex09_rnn_step_backward_answer", "(1 - h_next ** 2)", "(1 - np.tanh(h_next) ** 2)",
         "ex09_rnn_step_backward", "1 - tanh(h_next)**2 instead of 1 - h_next**2"),
     "step backward: transposed dW_hh": (
-        "ex09_rnn_step_backward_answer", "dW_hh = h_prev.T @ da", "dW_hh = da.T @ h_prev",
+        "ex09_rnn_step_backward_answer", "dW_hh = h_prev.T @ dz", "dW_hh = dz.T @ h_prev",
         "ex09_rnn_step_backward", "a transposed dW_hh"),
+    "step backward: transposed dW_ih": (
+        "ex09_rnn_step_backward_answer", "dW_ih = x.T @ dz", "dW_ih = dz.T @ x",
+        "ex09_rnn_step_backward", "a transposed dW_ih"),
     "bptt: W_hh overwritten instead of summed": (
         "ex09_rnn_backward_answer", "dW_hh += dW_hh_t", "dW_hh = dW_hh_t",
         "ex09_rnn_backward", NOT_SUMMED),
@@ -101,9 +106,19 @@ def test_a_named_mistake_loses_the_whole_part_and_every_test_names_it(case):
 def test_a_bug_in_the_step_backward_costs_that_part_only():
     """Part 3 receives a correct step: a student's wrong one does not cost BPTT too."""
     namespace = EX.run_answers(with_bug(EX.notebook(), "ex09_rnn_step_backward_answer",
-                                        "dh_prev = da @ W_hh.T", "dh_prev = da @ W_hh"))
+                                        "dh_prev = dz @ W_hh.T", "dh_prev = dz @ W_hh"))
     assert EX.grade("ex09_rnn_step_backward", namespace)[0].score == 0
     assert EX.grade("ex09_rnn_backward", namespace)[0].score == 3
+
+
+def test_a_transposed_W_ih_is_named_where_its_shape_fits():
+    """x @ W_ih.T runs only when D = H: that test names the mistake, the others fail on the
+    shape, and the part scores 0."""
+    result, text = check_quietly("ex09_rnn_step_forward",
+                                 lambda x, h, W_ih, W_hh, b: np.tanh(x @ W_ih.T + h @ W_hh + b))
+    assert result.score == 0, text
+    named = [test.name for test in result.tests if W_IH_TRANSPOSED in test.message]
+    assert len(named) == 1 and "D = H" in named[0], text
 
 
 def _twin(fn, **kw):
@@ -120,7 +135,8 @@ def _clip_twin(**kw):
 
 @pytest.mark.parametrize("gid, mistakes", [
     ("ex09_rnn_step_forward", {k: lambda *a, kw=kw: parts.step_forward(*a, **kw)
-                               for k, kw in parts.FORWARD_MISTAKES.items()}),
+                               for k, kw in parts.FORWARD_MISTAKES.items()
+                               if k != W_IH_TRANSPOSED}),
     ("ex09_rnn_step_backward", {k: _twin(parts.step_backward, **kw)
                                 for k, kw in parts.BACKWARD_MISTAKES.items()}),
     ("ex09_rnn_backward", {k: _twin(parts.bptt, **kw) for k, kw in parts.BPTT_MISTAKES.items()}),

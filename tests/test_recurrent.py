@@ -194,6 +194,7 @@ def test_the_memory_model_trains_with_fit():
     (lambda: rnn(), lambda r: r(np.ones((N, T, D)), np.ones((N + 1, H))), "h0"),
     (lambda: rnn(), lambda r: r(np.ones((N, T, D)), np.ones((1, N, H))), r"\(N, H\)"),
     (lambda: LastStep(), lambda m: m(np.ones((N, D))), r"\(N, T, H\)"),
+    (lambda: LastStep(), lambda m: m(np.ones((N, 0, D))), "T >= 1"),
 ])
 def test_bad_shapes_raise_shape_error(make, call, match):
     with pytest.raises(bp.ShapeError, match=match):

@@ -8,8 +8,16 @@ over ``300 x 64`` fresh sequences with SGD and momentum 0.9; accuracy is measure
 sequences it has never seen.
 
 The claims: with a plain recipe (learning rate 0.1) a short gap is learned and a long one is
-not (the gradient from the first step vanishes); a ten times larger learning rate makes the
-loss blow up without clipping (the gradient explodes), and clipping keeps the same run stable.
+not (the gradient from the first step vanishes), and learning the short gap takes W_hh's
+spectral radius far above 1; a ten times larger learning rate on the short gap makes the loss
+blow up without clipping (the gradient explodes), and clipping keeps the same runs stable.
+Gap 10 is at the edge for the plain recipe (some seeds learn it, and which ones changes with
+the last bits of the arithmetic), and so is lr 1 with clipping on gap 10 (some of 100 runs
+with 1e-15 relative noise on the initial weights did not learn it): no claim is made about
+them, and the clipping experiment runs on gap 5. Every claim below held in 105 runs per
+setting with 1e-15 relative noise on the initial weights (a stand-in for another CPU), with
+margin: e.g. the unclipped runs at gap 5 reached accuracy 0.68 at most, the clipped ones a
+loss of 1.55 at most.
 """
 
 import numpy as np
@@ -25,7 +33,7 @@ from . import Claim
 N_SYMBOLS, HIDDEN = 4, 32
 STEPS, BATCH = 300, 64
 PLAIN = {"lr": 0.1}  # the plain recipe: no clipping
-FAST = {"gap": 10, "lr": 1.0}  # ten times the learning rate, on a gap the plain recipe finds hard
+FAST = {"gap": 5, "lr": 1.0}  # ten times the learning rate, on a gap the plain recipe learns
 CLIPPED = {**FAST, "clip": 0.1}
 
 
@@ -53,8 +61,10 @@ def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH):
 
     Returns ``accuracy`` (on 1000 unseen sequences), ``max_loss`` (the largest training loss
     of any step), ``spike`` (the largest gradient norm over the first one), ``radius`` (the
-    spectral radius of the trained W_hh; 0.6 at the start), and per step ``losses`` and
-    ``grad_norms`` (before clipping).
+    spectral radius of the trained W_hh; 0.55 to 0.67 at the start), ``tanh_slope`` (the mean
+    of 1 - h**2 over the hidden states of the unseen sequences: the average tanh' factor in the
+    Jacobians, near 0 when the units saturate), and per step ``losses`` and ``grad_norms``
+    (before clipping).
     """
     X, y = make_memory_task(steps * batch_size, gap, N_SYMBOLS, seed=seed)
     X_test, y_test = make_memory_task(1000, gap, N_SYMBOLS, seed=10_000 + seed)
@@ -64,9 +74,10 @@ def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH):
     history = fit(model, loss_fn, SGD(model.parameters(), lr=lr, momentum=0.9), (X, y),
                   epochs=1, batch_size=batch_size, grad_clip=clip, callbacks=[norms],
                   seed=seed, progress=False)
-    W_hh = model[0].W_hh.data
+    rnn = model[0]
     return {"accuracy": evaluate(model, loss_fn, X_test, y_test)[1],
-            "radius": float(np.abs(np.linalg.eigvals(W_hh)).max()),
+            "radius": float(np.abs(np.linalg.eigvals(rnn.W_hh.data)).max()),
+            "tanh_slope": float(np.mean(1 - rnn(X_test) ** 2)),
             "max_loss": max(history.batch_loss), "spike": max(norms.values) / norms.values[0],
             "losses": history.batch_loss, "grad_norms": norms.values}
 
@@ -78,28 +89,32 @@ CLAIMS = [
           train_memory, each=lambda r: r["accuracy"] >= 0.95, settings={**PLAIN, "gap": 5}),
     Claim("lr 0.1, gap 20: no seed learns it (accuracy <= 0.40; chance is 0.25)",
           train_memory, each=lambda r: r["accuracy"] <= 0.40, settings={**PLAIN, "gap": 20}),
-    Claim("lr 1, gap 10, no clipping: every seed's training loss blows up above 10 at some "
+    Claim("lr 0.1, gap 5: learning it takes the spectral radius of W_hh above 2 on every seed "
+          "(it starts between 0.55 and 0.67)",
+          train_memory, each=lambda r: r["radius"] > 2, settings={**PLAIN, "gap": 5}),
+    Claim("lr 1, gap 5, no clipping: every seed's training loss blows up above 10 at some "
           "step (it starts near ln 4 = 1.39)",
           train_memory, each=lambda r: r["max_loss"] > 10, settings=FAST),
-    Claim("lr 1, gap 10, no clipping: every seed's gradient norm spikes to at least 10 times "
+    Claim("lr 1, gap 5, no clipping: every seed's gradient norm spikes to at least 10 times "
           "its first value", train_memory, each=lambda r: r["spike"] >= 10, settings=FAST),
-    Claim("lr 1, gap 10, no clipping: the spectral radius of W_hh ends above 10 on every seed "
-          "(it starts at 0.6)", train_memory, each=lambda r: r["radius"] > 10, settings=FAST),
-    Claim("lr 1, gap 10, no clipping: no seed learns the task (accuracy <= 0.6)",
-          train_memory, each=lambda r: r["accuracy"] <= 0.6, settings=FAST),
-    Claim("lr 1, gap 10, clipped to norm 0.1: no seed's training loss ever goes above 3",
-          train_memory, each=lambda r: r["max_loss"] <= 3, settings=CLIPPED),
-    Claim("lr 1, gap 10, clipped to norm 0.1: the gradient norm (before clipping) still spikes "
-          "to at least 5 times its first value on every seed",
-          train_memory, each=lambda r: r["spike"] >= 5, settings=CLIPPED),
-    Claim("lr 1, gap 10, clipped to norm 0.1: every seed learns the task (accuracy >= 0.9)",
-          train_memory, each=lambda r: r["accuracy"] >= 0.9, settings=CLIPPED),
-    Claim("lr 1, gap 10, clipped to norm 0.1: the trained W_hh has a spectral radius between "
-          "1.5 and 10 on every seed: above 1", train_memory,
-          each=lambda r: 1.5 < r["radius"] < 10, settings=CLIPPED),
+    Claim("lr 1, gap 5, no clipping: the spectral radius of W_hh ends above 10 on every seed",
+          train_memory, each=lambda r: r["radius"] > 10, settings=FAST),
+    Claim("lr 1, gap 5, no clipping: the tanh units end saturated on every seed (mean "
+          "1 - h^2 below 0.1)", train_memory, each=lambda r: r["tanh_slope"] < 0.1,
+          settings=FAST),
+    Claim("lr 1, gap 5, no clipping: no seed learns the task (accuracy below 0.9)",
+          train_memory, each=lambda r: r["accuracy"] < 0.9, settings=FAST),
+    Claim("lr 1, gap 5, clipped to norm 0.1: no seed's training loss ever goes above 2",
+          train_memory, each=lambda r: r["max_loss"] <= 2, settings=CLIPPED),
+    Claim("lr 1, gap 5, clipped to norm 0.1: every seed learns the task (accuracy >= 0.95)",
+          train_memory, each=lambda r: r["accuracy"] >= 0.95, settings=CLIPPED),
+    Claim("lr 1, gap 5, clipped to norm 0.1: the trained W_hh has a spectral radius between "
+          "2 and 10 on every seed: above 1, not blown up", train_memory,
+          each=lambda r: 2 < r["radius"] < 10, settings=CLIPPED),
 ]
 
 SABOTAGE = [
     (1, {"steps": 1}),     # one step of training: the recall claim must fail
-    (7, {"clip": None}),   # clipping off: the loss blows up
+    (3, {"steps": 1}),     # no learning, no growth of W_hh
+    (9, {"clip": None}),   # clipping off: the loss blows up
 ]

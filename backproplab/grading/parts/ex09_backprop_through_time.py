@@ -14,7 +14,7 @@ import numpy as np
 
 from ...optim import clip_grad_norm
 from ...recurrent import RNN
-from ..compare import same_value
+from ..compare import merge_same, without_answer
 from ..registry import part
 
 _RNG = np.random.default_rng(909)  # every fixed input below, drawn once at import
@@ -28,39 +28,47 @@ def _weights(d, h, scale=0.5):
     return _normal(d, h, scale=scale), _normal(h, h, scale=scale), _normal(h, scale=0.2)
 
 
+def _merge(mistakes, right):
+    """Mistakes with one answer each: the same answer named together, the right one left out."""
+    return merge_same(without_answer(mistakes, right))
+
+
 def _per_label(expected, mistakes):
-    """``mistakes`` ({description: {label: array}}) regrouped label by label: the bugs that give
-    the same array for a label are named together, and those that give the right array there
-    are left out (they are not mistakes for that label)."""
+    """``mistakes`` ({description: {label: array}}) regrouped label by label, as :func:`_merge`
+    does for one answer: the bugs that give the same array for a label are named together,
+    and those that give the right array there are left out."""
     regrouped = {}
     for label, right in expected.items():
-        groups = []  # (array, [descriptions])
-        for description, arrays in mistakes.items():
-            value = arrays.get(label)
-            if value is None or same_value(value, right):
-                continue
-            for known, names in groups:
-                if same_value(value, known):
-                    names.append(description)
-                    break
-            else:
-                groups.append((value, [description]))
-        for value, names in groups:
-            regrouped.setdefault("; or ".join(names), {})[label] = value
+        for names, value in _merge({k: v[label] for k, v in mistakes.items()}, right).items():
+            regrouped.setdefault(names, {})[label] = value
     return regrouped
+
+
+def _answers(fn, case, variants):
+    """{description: fn(*case, **settings)} for the buggy ``variants`` whose shapes fit this
+    case (``x @ W_ih.T`` runs only when D = H)."""
+    answers = {}
+    for description, settings in variants.items():
+        try:
+            answers[description] = fn(*case, **settings)
+        except ValueError:  # matmul's shape mismatch: the student's code would raise too
+            pass
+    return answers
 
 
 # -- part 1: one step forward ------------------------------------------------------------------
 
 
-def step_forward(x, h_prev, W_ih, W_hh, b, act=np.tanh, transposed=False, bias=True):
+def step_forward(x, h_prev, W_ih, W_hh, b, act=np.tanh, transposed=False, transposed_ih=False,
+                 bias=True):
     """h_next = act(x @ W_ih + h_prev @ W_hh + b), or a buggy twin."""
-    return act(x @ W_ih + h_prev @ (W_hh.T if transposed else W_hh) + (b if bias else 0.0))
+    return act(x @ (W_ih.T if transposed_ih else W_ih) + h_prev @ (W_hh.T if transposed else W_hh)
+               + (b if bias else 0.0))
 
 
 STEP_CASES = {
     "N = 3, D = 2, H = 4": (_normal(3, 2), _normal(3, 4, scale=0.5), *_weights(2, 4)),
-    "N = 2, D = H = 3 (square: a transposed W has the right shape here)":
+    "N = 2, D = H = 3 (square: a transposed W_ih has the right shape here)":
         (_normal(2, 3), _normal(2, 3, scale=0.5), *_weights(3, 3)),
     "N = 4, D = 3, H = 2, large weights (some units near saturation)":
         (_normal(4, 3), _normal(4, 2, scale=0.9), *_weights(3, 2, scale=2.5)),
@@ -71,6 +79,7 @@ FORWARD_MISTAKES = {
         {"act": lambda a: a},
     "the sigmoid instead of tanh": {"act": lambda a: 1 / (1 + np.exp(-a))},
     "W_hh transposed: h_prev @ W_hh.T instead of h_prev @ W_hh": {"transposed": True},
+    "W_ih transposed: x @ W_ih.T instead of x @ W_ih": {"transposed_ih": True},
     "the bias b left out": {"bias": False},
 }
 
@@ -81,29 +90,23 @@ def rnn_step_forward_part(t, rnn_step_forward):
     for name, case in STEP_CASES.items():
         t.close(f"{name}: h_next", lambda c=case: rnn_step_forward(*[a.copy() for a in c]),
                 step_forward(*case), rtol=1e-7, atol=1e-10,
-                mistakes=_merge({k: step_forward(*case, **kw)
-                                 for k, kw in FORWARD_MISTAKES.items()}, step_forward(*case)))
-
-
-def _merge(mistakes, right):
-    """Mistakes with one answer each: the same answer named together, the right one left out."""
-    return {k: v["h"] for k, v in _per_label({"h": right}, {k: {"h": v}
-                                                             for k, v in mistakes.items()}).items()}
+                mistakes=_merge(_answers(step_forward, case, FORWARD_MISTAKES),
+                                step_forward(*case)))
 
 
 # -- part 2: one step backward -----------------------------------------------------------------
 
 
 def step_backward(dh_next, x, h_prev, h_next, W_ih, W_hh, slope="output", transpose_dW=False,
-                  transpose_dh=False, mean_db=False):
+                  transpose_dW_ih=False, transpose_dh=False, mean_db=False):
     """(dx, dh_prev, dW_ih, dW_hh, db) of one step, or a buggy twin."""
     local = {"output": 1 - h_next ** 2, "tanh of the output": 1 - np.tanh(h_next) ** 2,
              "input": 1 - h_prev ** 2, "none": 1.0}[slope]
-    da = dh_next * local
-    dW_hh = da.T @ h_prev if transpose_dW else h_prev.T @ da
-    return {"dx": da @ W_ih.T, "dh_prev": da @ (W_hh if transpose_dh else W_hh.T),
-            "dW_ih": x.T @ da, "dW_hh": dW_hh,
-            "db": da.mean(axis=0) if mean_db else da.sum(axis=0)}
+    dz = dh_next * local
+    return {"dx": dz @ W_ih.T, "dh_prev": dz @ (W_hh if transpose_dh else W_hh.T),
+            "dW_ih": dz.T @ x if transpose_dW_ih else x.T @ dz,
+            "dW_hh": dz.T @ h_prev if transpose_dW else h_prev.T @ dz,
+            "db": dz.mean(axis=0) if mean_db else dz.sum(axis=0)}
 
 
 def _backward_case(x, h_prev, W_ih, W_hh, b):
@@ -118,8 +121,9 @@ BACKWARD_MISTAKES = {
     "tanh' taken from the step's input h_prev instead of its output h_next":
         {"slope": "input"},
     "tanh' left out (dh_next used as the gradient of the pre-activation)": {"slope": "none"},
-    "a transposed dW_hh (da.T @ h_prev instead of h_prev.T @ da)": {"transpose_dW": True},
-    "da @ W_hh instead of da @ W_hh.T": {"transpose_dh": True},
+    "a transposed dW_hh (dz.T @ h_prev instead of h_prev.T @ dz)": {"transpose_dW": True},
+    "a transposed dW_ih (dz.T @ x instead of x.T @ dz)": {"transpose_dW_ih": True},
+    "dz @ W_hh instead of dz @ W_hh.T": {"transpose_dh": True},
     "db averaged over the batch instead of summed": {"mean_db": True},
 }
 
@@ -133,9 +137,9 @@ def rnn_step_backward_part(t, rnn_step_backward):
                     lambda c=case: rnn_step_backward(*[a.copy() for a in c]), right,
                     mistakes=_per_label(right, {k: step_backward(*case, **kw)
                                                 for k, kw in BACKWARD_MISTAKES.items()}),
-                    hint="expected da = dh_next * (1 - h_next**2), then dx = da @ W_ih.T, "
-                         "dh_prev = da @ W_hh.T, dW_ih = x.T @ da, dW_hh = h_prev.T @ da, "
-                         "db = da.sum(axis=0)", rtol=1e-7, atol=1e-10)
+                    hint="expected dz = dh_next * (1 - h_next**2), then dx = dz @ W_ih.T, "
+                         "dh_prev = dz @ W_hh.T, dW_ih = x.T @ dz, dW_hh = h_prev.T @ dz, "
+                         "db = dz.sum(axis=0)", rtol=1e-7, atol=1e-10)
 
 
 # -- part 3: backpropagation through time ------------------------------------------------------
@@ -282,8 +286,7 @@ def state_grad_norms_part(t, state_grad_norms):
         t.close(f"{name}: {len(right)} norms, first step first",
                 lambda c=case: state_grad_norms(*[a.copy() for a in c]), right,
                 rtol=1e-7, atol=0.0,
-                mistakes=_merge({k: state_norms(*case, **kw)
-                                 for k, kw in NORMS_MISTAKES.items()}, right))
+                mistakes=_merge(_answers(state_norms, case, NORMS_MISTAKES), right))
 
 
 # -- part 5: clipping the summed gradient ------------------------------------------------------

@@ -293,8 +293,9 @@ class Explorer:
         What the last update computed and the readout shows.
     image : ipywidgets.Image
         The picture (PNG bytes in ``image.value``; ``png`` gives them as ``bytes``). Its
-        DOM classes include ``bpl-shows?<control>=<value>&...&frame=<n>``: what it was drawn
-        for, so a browser can tell which picture is on screen.
+        DOM classes include ``bpl-shows?<control>=<value>&...&frame=<n>&ms=<t>``: what it was
+        drawn for (so a browser can tell which picture is on screen), its number, and the
+        milliseconds its update took in the kernel (compute, draw, PNG).
     readout : ipywidgets.HTML
     widget : ExplorerWidget
         The box to display.
@@ -508,7 +509,9 @@ class Explorer:
         try:
             self.values = self.compute()
             png = self._render()
-            shows = urlencode({**self.state(), "frame": self.n_updates + 1})
+            took = 1e3 * (time.perf_counter() - start)  # compute, draw and PNG, in ms
+            shows = urlencode({**self.state(), "frame": self.n_updates + 1,
+                               "ms": f"{took:.1f}"})
             with self.image.hold_sync():  # picture and its label in one message
                 self.image.value = png
                 self.image._dom_classes = ("bpl-image", f"bpl-shows?{shows}")

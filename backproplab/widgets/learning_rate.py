@@ -109,11 +109,12 @@ class LearningRateExplorer(Explorer):
 
     name = "learning-rate-explorer"
     title = "Gradient descent: learning rate, steps and momentum"
-    question = ("on f = x²/2 + 5 y², the steep direction (y) limits the learning rate to "
+    question = ("on f = x²/2 + 5 y² the steep direction (y) limits the learning rate to "
                 "2/λmax = 0.2. What will the path look like at lr 0.19, and at 0.21?")
-    look_for = ("below about 0.02 the point crawls along the flat valley floor; just below "
-                "0.2 it zig-zags across the valley but converges; above 0.2 every zig-zag is "
-                "longer than the last and the loss climbs. Then add momentum.")
+    look_for = ("at 0.001 the point crawls; at the default 0.05 it drops into the valley "
+                "without overshooting, then slides along the floor; above 0.1 every step "
+                "overshoots the floor, a zig-zag that shrinks below 0.2 and grows above it. "
+                "Then add momentum.")
     live = True
 
     def make_controls(self):

@@ -48,8 +48,9 @@ class LossLandscapeExplorer(Explorer):
 
     name = "loss-landscape-explorer"
     title = "The loss landscape of a line ŷ = w·x + b: move a parameter, see the fit and the loss"
-    question = ("the slope dL/dw in the middle panel is positive: which way must w move to "
-                "lower the loss? And where will the best line go when one point is an outlier?")
+    question = ("at the start (w = 0) the tangent in the middle panel slopes down: which way "
+                "must w move to lower the loss? And which way will the best line tilt when one "
+                "point becomes an outlier?")
     look_for = ("the tangent is flat exactly at the bottom of the curve; the orange dot "
                 "reaches the gold star when the residuals are as small as they can be; an "
                 "outlier drags MSE's best line much further than MAE's.")

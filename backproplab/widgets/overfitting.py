@@ -158,7 +158,7 @@ class OverfittingExplorer(Explorer):
                 "higher training error than a degree-3 one? And validation error?")
     look_for = ("training error keeps falling as the degree grows while validation error "
                 "traces a U; more training points or a larger λ pull the validation error "
-                "back down.")
+                "back down. In MLP mode the training curves are drawn as the network trains.")
     live = True
 
     def __init__(self):

@@ -208,6 +208,9 @@ class BackpropStepper(Explorer):
                 "text": "\n".join(self.step_text(k)), "reference": dict(self.reference),
                 "matches_backward": matches}
 
+    def state(self):
+        return {"step": self.step}
+
     def highlight(self):
         """What step ``self.step`` highlights: the node just computed and the edges its
         gradient came through (each labelled with d parent/d node); None at step 0."""

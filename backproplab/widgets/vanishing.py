@@ -79,9 +79,9 @@ class VanishingGradientExplorer(Explorer):
 
     name = "vanishing-gradient-explorer"
     title = "Vanishing gradients: ||dL/dW|| per layer of a freshly initialised network"
-    question = ("a sigmoid multiplies the backward signal by at most 1/4 per layer. With 20 "
-                "Linear layers, how much smaller than the last layer's gradient do you expect "
-                "the first layer's to be?")
+    question = ("the sigmoid's slope is at most 1/4, and the gradient passes one sigmoid per "
+                "layer on its way back. With 20 Linear layers, roughly how much smaller than "
+                "the last layer's gradient will the first layer's be?")
     look_for = ("how the bars fall layer by layer (a straight slope on the log scale means a "
                 "constant factor per layer), and how the forward signal on the right falls "
                 "with them; then which of ReLU with He, batch norm or residual connections "

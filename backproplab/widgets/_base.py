@@ -29,8 +29,8 @@ one control moves. So a live explorer splits its picture in two:
   copy of the background on every update (matplotlib's blitting, on the Agg canvas).
 
 Static artists of the same axes that lie above a moving one (a higher ``zorder``: the frame
-over a heat map, a marker over a path) are drawn with the moving ones, so the picture is the
-same as a full redraw. When ``scene()`` changes (another activation, another surface), the
+over a heat map, a legend or a marker over a path) are pasted over the moving ones from
+bitmaps made when the background was drawn, so the picture looks the same as a full redraw. When ``scene()`` changes (another activation, another surface), the
 figure is rebuilt; when :meth:`refresh` changes something static (an axis range), it calls
 :meth:`Explorer.restage` and the background is rendered again.
 
@@ -58,7 +58,7 @@ import ipywidgets as widgets
 import matplotlib
 import numpy as np
 from matplotlib.axis import Axis
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from PIL import Image as _PILImage
 
@@ -326,7 +326,7 @@ class Explorer:
         self._held = 0
         self._pending = False
         self._scene = self._background = None
-        self._moving = []
+        self._moving, self._sprites = [], {}
         self._restaged = False
         self.controls = self.make_controls()
         if self.live:
@@ -479,14 +479,44 @@ class Explorer:
                 for a, animated in was:
                     a.set_animated(animated)
             self._background = canvas.copy_from_bbox(self.fig.bbox)
+            self._sprites = self._make_sprites([a for a in overlay if a not in self._moving])
             self.n_backgrounds += 1
         else:
             canvas.restore_region(self._background)
         renderer = canvas.get_renderer()
+        gc = renderer.new_gc()
         for artist in overlay:
-            if artist.get_visible():
+            if artist in self._sprites:
+                if self._sprites[artist] is not None:
+                    renderer.draw_image(gc, *self._sprites[artist])
+            elif artist.get_visible():
                 artist.draw(renderer)
+        gc.restore()
         self.draw_over(renderer)
+
+    def _make_sprites(self, artists):
+        """{artist: (x, y, RGBA pixels) or None}: each static artist of the overlay drawn
+        once, alone, on a transparent canvas and cropped to what it covers. Pasting these
+        is much cheaper than drawing a legend or a scatter again on every update."""
+        width, height = self.fig.canvas.get_width_height(physical=True)
+        sprites = {}
+        for artist in artists:
+            if not artist.get_visible():
+                sprites[artist] = None
+                continue
+            scratch = RendererAgg(width, height, self.fig.dpi)
+            artist.draw(scratch)
+            rgba = np.asarray(scratch.buffer_rgba())
+            rows = np.flatnonzero(rgba[..., 3].any(axis=1))
+            cols = np.flatnonzero(rgba[..., 3].any(axis=0))
+            if rows.size == 0:
+                sprites[artist] = None
+                continue
+            top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+            # draw_image takes the lower left corner, and the rows from the bottom up
+            sprites[artist] = (int(left), int(height - bottom),
+                               rgba[top:bottom, left:right][::-1].copy())
+        return sprites
 
     def _render(self):
         """The picture for ``self.values``, as PNG bytes."""

@@ -181,8 +181,8 @@ class LearningRateExplorer(Explorer):
         ax.set_ylim(*s.ylim)
         self._path = []
         self._draw_path()
-        self._legend = self.moving(ax.legend(loc="upper right", frameon=True, framealpha=0.85))
-        self._end_label = self._legend.get_texts()[-1]
+        legend = ax.legend(loc="upper right", frameon=True, framealpha=0.85)
+        legend.get_texts()[-1].set_text("end")  # the steps run are in the readout
         self.moving(ax.title)
         self._curve = self.moving(*ax2.semilogy([1, 2], [1, 2], color="C0"))
         self._blowup = self.moving(*ax2.plot([], [], "rx", ms=10, mew=2))
@@ -207,7 +207,6 @@ class LearningRateExplorer(Explorer):
         v, s = self.values, self.surface
         ax, ax2 = self.fig.axes
         self._draw_path()
-        self._end_label.set_text(f"end (step {v['steps_run']})")
         ax.set_title(f"{s.formula}, lr = {fmt(v['lr'], 3)}", fontsize=10)
         steps = np.arange(len(v["losses"]))
         losses = np.maximum(v["losses"], 1e-300)

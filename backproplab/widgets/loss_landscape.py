@@ -166,13 +166,13 @@ class LossLandscapeExplorer(Explorer):
             ax1.scatter(*([p] for p in self.outlier_point), s=60, facecolors="none",
                         edgecolors=ACCENT, lw=1.5, zorder=4, label="outlier")
         self._xs = np.array([x.min() - 0.1, x.max() + 0.1])
-        self._fit = self.moving(*ax1.plot(self._xs, self._xs, color=TRAIN, lw=2, label="ŷ"))
+        self._fit = self.moving(*ax1.plot(self._xs, self._xs, color=TRAIN, lw=2,
+                                          label="ŷ = w·x + b"))
         ax1.plot(self._xs, v["w_best"] * self._xs + v["b_best"], color="0.5", ls="--", lw=1,
                  label="best line")
         ax1.set(xlabel="x", ylabel="y", ylim=self.ylim)
         ax1.set_xlim(self._xs[0] - 0.05, self._xs[1] + 0.05)
-        self._legend1 = self.moving(ax1.legend(loc="upper left", fontsize=7))
-        self._fit_label = next(t for t in self._legend1.get_texts() if t.get_text() == "ŷ")
+        ax1.legend(loc="upper left", fontsize=7)
         self.moving(ax1.title)
 
         # 2. the slice L(w) at this b, with the tangent of slope dL/dw
@@ -180,11 +180,10 @@ class LossLandscapeExplorer(Explorer):
                           title="L(w)")
         self._slice = self.moving(ax2.lines[0])
         self._tangent = self.moving(*ax2.plot([], [], color=ACCENT, lw=1.2, ls="--",
-                                              label="slope dL/dw"))
+                                              label="tangent: slope dL/dw"))
         self._point2 = self.moving(*ax2.plot([], [], "o", ms=8, color=ACCENT, mec="k",
                                              zorder=6))
-        self._legend2 = self.moving(ax2.legend(handles=[self._tangent], loc="upper center",
-                                               fontsize=7))
+        ax2.legend(handles=[self._tangent], loc="upper center", fontsize=7)
         self.moving(ax2.title)
 
         # 3. the surface over (w, b)
@@ -209,16 +208,14 @@ class LossLandscapeExplorer(Explorer):
                                       for xi, yi, pi in zip(x, y, self.pred)])
         self._fit.set_ydata(w * self._xs + b)
         sign = "-" if b < 0 else "+"
-        self._fit_label.set_text(f"ŷ = {fmt(w, 3)}x {sign} {fmt(abs(b), 3)}")
-        ax1.set_title(f"fit: {kind} = {fmt(v['loss'])}")
+        ax1.set_title(f"ŷ = {fmt(w, 3)}x {sign} {fmt(abs(b), 3)}: {kind} = {fmt(v['loss'])}")
 
         ws = self._slice.get_xdata()
         self._slice.set_ydata(landscape(x, y, kind, ws, np.full_like(ws, b)))
         t = np.array([w - 1.0, w + 1.0])
         self._tangent.set_data(t, v["loss"] + v["dL_dw"] * (t - w))
         self._point2.set_data([w], [v["loss"]])
-        self._legend2.get_texts()[0].set_text(f"slope dL/dw = {fmt(v['dL_dw'], 3)}")
-        ax2.set_title(f"L(w) at b = {fmt(b, 3)}")
+        ax2.set_title(f"L(w) at b = {fmt(b, 3)}: dL/dw = {fmt(v['dL_dw'], 3)}")
         top = self.slice_top()
         if top != self._top:  # the loss axis moves (rarely): draw the background again
             ax2.set_ylim(-0.04 * top, top)

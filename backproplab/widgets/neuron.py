@@ -122,8 +122,7 @@ class NeuronPlayground(Explorer):
         # the weight vector is normal to the line and points to where z grows
         self._arrow = self.moving(ax.annotate("", xy=(0, 0), xytext=(0, 0), arrowprops={
             "arrowstyle": "->", "color": "k", "lw": 1.5}))
-        self._legend = self.moving(ax.legend(loc="lower left", fontsize=8, frameon=True,
-                                             framealpha=0.85))
+        self._legend = ax.legend(loc="lower left", fontsize=8, frameon=True, framealpha=0.85)
         self._probe = self.moving(*ax.plot([], [], marker="o", ms=8, mfc="yellow", mec="k",
                                            zorder=5))
         ax.set(xlim=(-LIM, LIM), ylim=(-LIM, LIM), xlabel="x1", ylabel="x2",
@@ -148,8 +147,11 @@ class NeuronPlayground(Explorer):
         self._probe2.set_data([v["z"]], [v["output"]])
         w1, w2, b = v["w1"], v["w2"], v["b"]
         has_line = not (w1 == 0 and w2 == 0)
-        for artist in (self._line, self._arrow, self._legend):
-            artist.set_visible(has_line)
+        self._line.set_visible(has_line)
+        self._arrow.set_visible(has_line)
+        if self._legend.get_visible() != has_line:  # the legend is in the background
+            self._legend.set_visible(has_line)
+            self.restage()
         if not has_line:
             return
         t = np.linspace(-2 * LIM, 2 * LIM, 2)

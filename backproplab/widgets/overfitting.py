@@ -290,7 +290,7 @@ class OverfittingExplorer(Explorer):
         v = self.values
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.22)
-        label = "degree 15 fit" if v["model"] == "polynomial" else "MLP fit (64 hidden)"
+        label = "polynomial fit" if v["model"] == "polynomial" else "MLP fit"
         plot_fit(v["train_x"], v["train_y"], {label: lambda xs: np.zeros_like(xs)}, ax=ax,
                  true_fn=lambda xs: true_function(xs, TRUE_DEGREE),
                  val=(self.val_x[:N_VAL_SHOWN], self.val_y[:N_VAL_SHOWN]))
@@ -300,8 +300,7 @@ class OverfittingExplorer(Explorer):
         every_y = np.concatenate([self.pool_y, self.val_y[:N_VAL_SHOWN]])
         span = every_y.max() - every_y.min()
         ax.set_ylim(every_y.min() - 0.3 * span, every_y.max() + 0.3 * span)
-        self._legend = self.moving(ax.legend(loc="upper right"))
-        self._fit_label = self._legend.get_texts()[-1]
+        ax.legend(loc="upper right")
         self.moving(ax.title)
         lo, hi = MSE_RANGE  # beyond these the curve sits on the frame: "0" or "huge"
         if v["model"] == "polynomial":
@@ -331,18 +330,16 @@ class OverfittingExplorer(Explorer):
         if v["model"] == "polynomial":
             d = v["degree"]
             pred = self.fitted(polynomial_features(xs, d))
-            label, model = f"degree {d} fit", f"degree {d} polynomial"
+            model = f"degree {d} polynomial"
             self._degree.set_xdata([d, d])
             self._train_curve.set_ydata(np.clip(v["curve_train"], lo, hi))
             self._val_curve.set_ydata(np.clip(v["curve_val"], lo, hi))
         else:
             pred = self.fitted(xs[:, None])
-            label = f"MLP fit ({v['hidden']} hidden)"
             model = f"MLP, {v['hidden']} hidden units, dropout {v['dropout']:g}"
             self._train_curve.set_data(v["curve_epochs"], np.clip(v["curve_train"], lo, hi))
             self._val_curve.set_data(v["curve_epochs"], np.clip(v["curve_val"], lo, hi))
         self._fit.set_ydata(np.ravel(pred))
-        self._fit_label.set_text(label)
         self._fit.axes.set_title(f"{model}, λ = {v['l2']:g}", fontsize=10)
 
     def readout_html(self):

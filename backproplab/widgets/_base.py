@@ -30,9 +30,10 @@ one control moves. So a live explorer splits its picture in two:
 
 Static artists of the same axes that lie above a moving one (a higher ``zorder``: the frame
 over a heat map, a legend or a marker over a path) are pasted over the moving ones from
-bitmaps made when the background was drawn, so the picture looks the same as a full redraw. When ``scene()`` changes (another activation, another surface), the
-figure is rebuilt; when :meth:`refresh` changes something static (an axis range), it calls
-:meth:`Explorer.restage` and the background is rendered again.
+bitmaps made when the background was drawn, so the picture looks the same as a full redraw.
+When ``scene()`` changes (another activation, another surface), the figure is rebuilt; when
+:meth:`refresh` changes something static (an axis range), it calls :meth:`Explorer.restage`
+and the background is rendered again.
 
 Latest wins: ipywidgets' front end keeps at most one change of a control in flight and
 replaces a waiting change by the newest one; it sends it when the kernel reports the previous
@@ -41,7 +42,8 @@ the picture is sent: a slow update never queues stale positions, and the positio
 hand stops is always drawn last.
 
 An explorer that only defines ``draw(fig)`` (the older form, still supported) is redrawn from
-scratch on every update; it updates on release unless it sets ``live = True``.
+scratch on every update; it updates on release unless it sets ``live = True``. How to port one,
+and the measurements: ``docs/explorers.md``.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ from matplotlib.figure import Figure
 from PIL import Image as _PILImage
 
 __all__ = ["Explorer", "ExplorerWidget", "figure_to_png", "fmt", "lean_log_axis",
-           "nice_ceiling", "steady_log_range", "float_slider", "int_slider", "log_slider", "dropdown", "checkbox",
-           "button"]
+           "nice_ceiling", "steady_log_range", "float_slider", "int_slider", "log_slider",
+           "dropdown", "checkbox", "button"]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -133,7 +135,7 @@ def _encode(canvas):
 
 
 def figure_to_png(fig):
-    """PNG bytes of a matplotlib figure (Agg), about three times as fast as ``savefig``.
+    """PNG bytes of a matplotlib figure (Agg), faster than ``savefig``.
 
     The same figure drawn the same way gives the same bytes.
     """
@@ -415,11 +417,12 @@ class Explorer:
     # -- drawing ----------------------------------------------------------------------------
     def moving(self, *artists):
         """Register artists that change while the scene stays (drawn on every update over
-        the background). Returns the first one, so ``line = self.moving(*ax.plot(...))``."""
+        the background). Returns them: ``line = self.moving(*ax.plot(...))`` (one artist),
+        ``a, b = self.moving(a, b)``."""
         for artist in artists:
             if artist not in self._moving:
                 self._moving.append(artist)
-        return artists[0] if artists else None
+        return artists[0] if len(artists) == 1 else artists
 
     def forget(self, *artists):
         """Remove moving artists from the figure and from the registry."""

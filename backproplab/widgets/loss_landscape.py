@@ -141,7 +141,8 @@ class LossLandscapeExplorer(Explorer):
         little)."""
         x, y = self.data()
         ws = np.linspace(*W_RANGE, 81)
-        top = float(landscape(x, y, self.values["loss_kind"], ws, np.full_like(ws, self.values["b"])).max())
+        b = np.full_like(ws, self.values["b"])
+        top = float(landscape(x, y, self.values["loss_kind"], ws, b).max())
         return nice_ceiling(max(top, 1e-3), (1, 1.5, 2, 3, 5, 7))
 
     def scene(self):

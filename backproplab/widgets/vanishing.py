@@ -215,7 +215,8 @@ class VanishingGradientExplorer(Explorer):
         verdict = v["verdict"]
         return (f"||dL/dW|| first layer {fmt(v['first'], 3)} · last layer {fmt(v['last'], 3)} · "
                 f"<b>first/last = <span class='bpl-value'>{fmt(v['ratio'], 3)}</span></b> "
-                f"→ {verdict}<br>network of {v['depth']} Linear layers: {v['depth'] - 1} × (Linear"
+                f"→ {verdict}<br>network of {v['depth']} Linear layers: "
+                f"{v['depth'] - 1} × (Linear"
                 f"{' + BatchNorm1d' if v['batchnorm'] else ''} + {v['activation']})"
                 f"{', residual' if v['residual'] else ''} + Linear, init {v['init']}, "
                 f"one forward/backward on 300 spiral points, loss {fmt(v['loss'], 4)}")

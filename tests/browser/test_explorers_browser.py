@@ -905,8 +905,9 @@ def test_drag_shows_frames_and_ends_on_the_last_position(lab, name, pace):
         "last_input_to_its_picture_ms": round(last["t_paint"] - inputs[-1], 1)
         if last["t_paint"] and inputs else float("nan"),
         "kernel_ms": [float(_tag(f).get("ms", "nan")) for f in frames],
-        "long_tasks": page.evaluate("(since) => window.__bpl.long.filter(e => e[0] > since)"
-                                    ".map(e => [Math.round(e[0] - since), Math.round(e[1])])", since),
+        "long_tasks": page.evaluate(
+            "(since) => window.__bpl.long.filter(e => e[0] > since)"
+            ".map(e => [Math.round(e[0] - since), Math.round(e[1])])", since),
         "frames_ms": [(round(f["t_data"] - inputs[0], 1),
                        None if f["t_paint"] is None else round(f["t_paint"] - f["t_data"], 1))
                       for f in frames] if inputs else []}

@@ -502,20 +502,31 @@ class Explorer:
         once, alone, on a transparent canvas and cropped to what it covers. Pasting these
         is much cheaper than drawing a legend or a scatter again on every update."""
         width, height = self.fig.canvas.get_width_height(physical=True)
+        scratch = RendererAgg(width, height, self.fig.dpi)
         sprites = {}
         for artist in artists:
+            sprites[artist] = None
             if not artist.get_visible():
-                sprites[artist] = None
                 continue
-            scratch = RendererAgg(width, height, self.fig.dpi)
+            scratch.clear()
             artist.draw(scratch)
             rgba = np.asarray(scratch.buffer_rgba())
-            rows = np.flatnonzero(rgba[..., 3].any(axis=1))
-            cols = np.flatnonzero(rgba[..., 3].any(axis=0))
+            # look for its pixels near where it says it is (antialiasing and markers may
+            # spill over a little), or everywhere if it cannot say
+            try:
+                box = artist.get_window_extent(scratch)
+                x0, x1 = int(box.x0) - 8, int(np.ceil(box.x1)) + 8
+                y0, y1 = height - int(np.ceil(box.y1)) - 8, height - int(box.y0) + 8
+            except Exception:  # noqa: BLE001 - any artist may refuse
+                x0, x1, y0, y1 = 0, width, 0, height
+            x0, y0 = max(x0, 0), max(y0, 0)
+            x1, y1 = min(x1, width), min(y1, height)
+            alpha = rgba[y0:y1, x0:x1, 3]
+            rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
             if rows.size == 0:
-                sprites[artist] = None
                 continue
-            top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+            top, bottom = y0 + rows[0], y0 + rows[-1] + 1
+            left, right = x0 + cols[0], x0 + cols[-1] + 1
             # draw_image takes the lower left corner, and the rows from the bottom up
             sprites[artist] = (int(left), int(height - bottom),
                                rgba[top:bottom, left:right][::-1].copy())

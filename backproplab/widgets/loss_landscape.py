@@ -135,15 +135,17 @@ class LossLandscapeExplorer(Explorer):
                 "dL_dw": float(line.W.grad[0, 0]), "dL_db": float(line.b.grad[0]),
                 "w_best": w_best, "b_best": b_best, "loss_best": loss_best, "n": len(x)}
 
-    def slice_top(self):
-        """The upper end of the middle panel's loss axis: the largest loss along w at the
-        current b, snapped to 1-1.5-2-3-5-7 steps (so the axis stays put while b moves a
-        little)."""
+    def slice_top(self, current=None):
+        """The upper end of the middle panel's loss axis: ``current`` while the largest loss
+        along w at the current b fits below it and reaches at least 40 % of it (so the axis
+        stays put while b moves), otherwise that loss snapped up to a 1-1.5-2-3-5-7 step."""
         x, y = self.data()
         ws = np.linspace(*W_RANGE, 81)
         b = np.full_like(ws, self.values["b"])
-        top = float(landscape(x, y, self.values["loss_kind"], ws, b).max())
-        return nice_ceiling(max(top, 1e-3), (1, 1.5, 2, 3, 5, 7))
+        top = max(float(landscape(x, y, self.values["loss_kind"], ws, b).max()), 1e-3)
+        if current is not None and 0.4 * current <= top <= current:
+            return current
+        return nice_ceiling(top, (1, 1.5, 2, 3, 5, 7))
 
     def scene(self):
         return self.values["loss_kind"], self.values["outlier"]
@@ -217,7 +219,7 @@ class LossLandscapeExplorer(Explorer):
         self._tangent.set_data(t, v["loss"] + v["dL_dw"] * (t - w))
         self._point2.set_data([w], [v["loss"]])
         ax2.set_title(f"L(w) at b = {fmt(b, 3)}: dL/dw = {fmt(v['dL_dw'], 3)}")
-        top = self.slice_top()
+        top = self.slice_top(self._top)
         if top != self._top:  # the loss axis moves (rarely): draw the background again
             ax2.set_ylim(-0.04 * top, top)
             self._top = top

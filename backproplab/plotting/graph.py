@@ -19,7 +19,7 @@ from matplotlib.path import Path
 from ..scalar import Value
 from . import _style as st
 
-__all__ = ["draw_graph", "graph_layout"]
+__all__ = ["draw_graph", "graph_layout", "GraphArtists", "node_text"]
 
 COL = 2.5  # horizontal distance between depths
 ROW = 1.0  # vertical distance between nodes of a column
@@ -162,6 +162,14 @@ def _as_highlights(highlight):
     return nodes, edges
 
 
+def _known_highlights(highlight, nodes):
+    """``_as_highlights``, refusing nodes that are not in ``nodes`` (the graph's)."""
+    hl_nodes, hl_edges = _as_highlights(highlight)
+    if any(n not in nodes for n in hl_nodes | {e for edge in hl_edges for e in edge}):
+        raise ValueError("highlight refers to a node that is not in this graph")
+    return hl_nodes, hl_edges
+
+
 def _arrow(ax, points, color, lw, gid=None, zorder=2):
     """An arrow along the polyline ``points`` (head at the last point)."""
     arrow = FancyArrowPatch(path=Path(points), arrowstyle="-|>", mutation_scale=9 + 2 * lw,
@@ -171,6 +179,83 @@ def _arrow(ax, points, color, lw, gid=None, zorder=2):
         arrow.set_gid(gid)
     ax.add_patch(arrow)
     return arrow
+
+
+def _restyle_arrow(arrow, color, lw, zorder=None):
+    arrow.set_color(color)
+    arrow.set_linewidth(lw)
+    arrow.set_mutation_scale(9 + 2 * lw)
+    if zorder is not None:
+        arrow.set_zorder(zorder)
+
+
+class GraphArtists:
+    """The artists of a drawn graph, by node and edge, restyled in place by
+    :meth:`highlight` (what ``draw_graph(..., highlight=...)`` shows) and :meth:`show_grads`.
+
+    A stepper draws the graph once and then moves the highlight, which is much cheaper than
+    drawing it again. Attributes are dicts: ``boxes``, ``labels`` (None for an unlabelled
+    node), ``values`` (the data/grad text), ``circles``, ``op_texts`` and ``op_arrows`` (the
+    operation's circle, symbol, and arrow to its value box) by node; ``edges`` and
+    ``edge_labels`` by (child, parent).
+    """
+
+    def __init__(self, root, fontsize, show_grad, edge_labels):
+        self.root, self.fontsize = root, fontsize
+        self.show_grad, self.all_labels = show_grad, edge_labels
+        self.boxes, self.labels, self.values = {}, {}, {}
+        self.circles, self.op_texts, self.op_arrows = {}, {}, {}
+        self.edges, self.edge_labels = {}, {}
+
+    def highlight(self, highlight=None):
+        """Style every node, operation and edge for ``highlight`` (see :func:`draw_graph`).
+        Returns the artists that now look highlighted."""
+        hl_nodes, hl_edges = _known_highlights(highlight, self.boxes)
+        hot_parents = {p for _, p in hl_edges}
+        fs, shown = self.fontsize, []
+        for (c, p), arrow in self.edges.items():
+            hot = (c, p) in hl_edges
+            _restyle_arrow(arrow, st.ACCENT if hot else EDGE, 2.6 if hot else 1.0,
+                           4 if hot else 2)
+            label = self.edge_labels[(c, p)]
+            label.set_visible(hot or self.all_labels)
+            label.set_fontsize(fs * (1.0 if hot else 0.85))
+            label.set_color(st.ACCENT if hot else "0.25")
+            label.set_fontweight("bold" if hot else "normal")
+            label.get_bbox_patch().set_edgecolor(st.ACCENT if hot else "none")
+            shown += [arrow, label] if hot else []
+        for node, circle in self.circles.items():
+            hot = node in hl_nodes or node in hot_parents
+            circle.set_edgecolor(st.ACCENT if hot else "0.3")
+            circle.set_linewidth(2.0 if hot else 0.9)
+            _restyle_arrow(self.op_arrows[node], st.ACCENT if hot else EDGE,
+                           2.0 if hot else 1.0)
+            shown += [circle, self.op_arrows[node]] if hot else []
+        for node, box in self.boxes.items():
+            hot = node in hl_nodes
+            fill = (ROOT_FILL if node is self.root else LEAF_FILL if not node.children
+                    else NODE_FILL)
+            box.set_facecolor(st.light(st.ACCENT, 0.8) if hot else fill)
+            box.set_edgecolor(st.ACCENT if hot else "0.3")
+            box.set_linewidth(3.0 if hot else 0.9)
+            shown += [box] if hot else []
+        return shown
+
+    def show_grads(self, grads=None):
+        """Write each node's data and gradient into its box: ``grads`` maps a node to the
+        number to show, or to None for "?" (not known yet); default: each ``node.grad``."""
+        for node, text in self.values.items():
+            grad = node.grad if grads is None else grads.get(node)
+            text.set_text(node_text(node.data, grad, self.show_grad))
+
+
+def node_text(data, grad, show_grad=True):
+    """What a value box says: "data 2" and, with ``show_grad``, "grad 0.5" (or "grad ?"
+    when ``grad`` is None)."""
+    lines = [f"data {_fmt(data)}"]
+    if show_grad:
+        lines.append("grad ?" if grad is None else f"grad {_fmt(grad)}")
+    return "\n".join(lines)
 
 
 def _on_circle(center, start, r):
@@ -186,7 +271,7 @@ def _fmt(v):
 
 @st.styled
 def draw_graph(value, highlight=None, ax=None, show_grad=True, edge_labels=False,
-               fontsize=None, title=None):
+               fontsize=None, title=None, return_artists=False):
     """Draw the graph that computed ``value``: operations, data and gradients.
 
     Parameters
@@ -204,19 +289,20 @@ def draw_graph(value, highlight=None, ax=None, show_grad=True, edge_labels=False
     fontsize : float, optional
         Default: fitted to the box size.
     title : str, optional
+    return_artists : bool
+        Also return the :class:`GraphArtists`, to restyle the drawing in place.
 
     Returns
     -------
-    Axes
-        Value boxes have gid ``"node:i"``, operation circles ``"op:i"`` and edges
-        ``"edge:i->j"``, with i, j indices in ``value.topological_order()``.
+    Axes, or (Axes, GraphArtists) with ``return_artists``
+        Value boxes have gid ``"node:i"``, operation circles ``"op:i"``, edges
+        ``"edge:i->j"`` and their local-derivative labels ``"edgelabel:i->j"`` (shown on the
+        highlighted edges, or on all with ``edge_labels``), with i, j indices in
+        ``value.topological_order()``.
     """
     order, pos, routes = _layout(value)
     index = {node: i for i, node in enumerate(order)}
-    hl_nodes, hl_edges = _as_highlights(highlight)
-    unknown = [n for n in hl_nodes | {e for edge in hl_edges for e in edge} if n not in index]
-    if unknown:
-        raise ValueError("highlight refers to a node that is not in this graph")
+    hl_nodes, hl_edges = _known_highlights(highlight, index)
 
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
@@ -235,7 +321,9 @@ def draw_graph(value, highlight=None, ax=None, show_grad=True, edge_labels=False
         inch_per_unit = min(bbox.width * fig_w / width, bbox.height * fig_h / height)
     fs = fontsize or float(np.clip(BOX_W * inch_per_unit * 7.5, 4.5, 10.0))
 
-    # edges first (under the boxes)
+    graph = GraphArtists(value, fs, show_grad, edge_labels)
+    # edges first (under the boxes); every style (highlighted or not) is set at the end by
+    # graph.highlight, so a stepper can restyle the same artists
     for node in order:
         kids = node.children
         if not kids:
@@ -252,48 +340,41 @@ def draw_graph(value, highlight=None, ax=None, show_grad=True, edge_labels=False
                 points += [(lx - BOX_W / 2, ly), (lx + BOX_W / 2, ly)]
             start = points[-1]
             end = _on_circle(op_c, start, OP_R)
-            hot = (c, node) in hl_edges
-            _arrow(ax, points + [end], st.ACCENT if hot else EDGE, 2.6 if hot else 1.0,
-                   gid=f"edge:{index[c]}->{index[node]}", zorder=4 if hot else 2)
-            if hot or edge_labels:
-                mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
-                ax.text(mx, my, f"\u00d7{_fmt(g)}", ha="center", va="center",
-                        fontsize=fs * (1.0 if hot else 0.85),
-                        color=st.ACCENT if hot else "0.25",
-                        fontweight="bold" if hot else "normal", zorder=6,
-                        bbox=dict(boxstyle="round,pad=0.15", fc="white",
-                                  ec=st.ACCENT if hot else "none", lw=0.8))
-        hot_op = node in hl_nodes or any(p is node for _, p in hl_edges)
-        _arrow(ax, [(op_c[0] + OP_R, py), (px - BOX_W / 2, py)],
-               st.ACCENT if hot_op else EDGE, 2.0 if hot_op else 1.0)
-        circle = Circle(op_c, OP_R, fc=st.light(st.OKABE_ITO["yellow"], 0.45),
-                        ec=st.ACCENT if hot_op else "0.3", lw=2.0 if hot_op else 0.9,
-                        zorder=3)
+            edge = f"{index[c]}->{index[node]}"
+            graph.edges[(c, node)] = _arrow(ax, points + [end], EDGE, 1.0, gid=f"edge:{edge}")
+            mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+            label = ax.text(mx, my, f"\u00d7{_fmt(g)}", ha="center", va="center", zorder=6,
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none",
+                                      lw=0.8))
+            label.set_gid(f"edgelabel:{edge}")
+            graph.edge_labels[(c, node)] = label
+        graph.op_arrows[node] = _arrow(ax, [(op_c[0] + OP_R, py), (px - BOX_W / 2, py)],
+                                       EDGE, 1.0)
+        circle = Circle(op_c, OP_R, fc=st.light(st.OKABE_ITO["yellow"], 0.45), zorder=3)
         circle.set_gid(f"op:{index[node]}")
-        ax.add_patch(circle)
+        graph.circles[node] = ax.add_patch(circle)
         text = OP_TEXT.get(node.op, node.op.replace("**", "^"))
-        ax.text(*op_c, text, ha="center", va="center", zorder=4,
-                fontsize=fs * (1.15 if len(text) <= 2 else 0.85 if len(text) <= 4 else 0.7))
+        graph.op_texts[node] = ax.text(
+            *op_c, text, ha="center", va="center", zorder=4,
+            fontsize=fs * (1.15 if len(text) <= 2 else 0.85 if len(text) <= 4 else 0.7))
 
     for node in order:
         x, y = pos[node]
-        hot = node in hl_nodes
-        fill = ROOT_FILL if node is value else LEAF_FILL if not node.children else NODE_FILL
         box = FancyBboxPatch((x - BOX_W / 2, y - BOX_H / 2), BOX_W, BOX_H,
-                             boxstyle="round,pad=0,rounding_size=0.08",
-                             fc=st.light(st.ACCENT, 0.8) if hot else fill,
-                             ec=st.ACCENT if hot else "0.3", lw=3.0 if hot else 0.9, zorder=3)
+                             boxstyle="round,pad=0,rounding_size=0.08", zorder=3)
         box.set_gid(f"node:{index[node]}")
-        ax.add_patch(box)
-        lines = [f"data {_fmt(node.data)}"] + ([f"grad {_fmt(node.grad)}"] if show_grad else [])
+        graph.boxes[node] = ax.add_patch(box)
+        graph.labels[node] = None
         if node.label:
-            ax.text(x, y + BOX_H * 0.27, node.label, ha="center", va="center",
-                    fontsize=fs, fontweight="bold", zorder=4)
-            ax.text(x, y - BOX_H * 0.12, "\n".join(lines), ha="center", va="center",
-                    fontsize=fs * 0.88, zorder=4, linespacing=1.1)
+            graph.labels[node] = ax.text(x, y + BOX_H * 0.27, node.label, ha="center",
+                                         va="center", fontsize=fs, fontweight="bold", zorder=4)
+            graph.values[node] = ax.text(x, y - BOX_H * 0.12, "", ha="center", va="center",
+                                         fontsize=fs * 0.88, zorder=4, linespacing=1.1)
         else:
-            ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=fs * 0.88,
-                    zorder=4, linespacing=1.2)
+            graph.values[node] = ax.text(x, y, "", ha="center", va="center",
+                                         fontsize=fs * 0.88, zorder=4, linespacing=1.2)
+    graph.highlight(highlight)
+    graph.show_grads()
 
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -314,4 +395,4 @@ def draw_graph(value, highlight=None, ax=None, show_grad=True, edge_labels=False
               fontsize=7.5, handlelength=1.5, borderaxespad=0.2)
     name = f"'{value.label}'" if value.label else "the output"
     ax.set_title(title or f"Computational graph of {name} ({len(order)} nodes)", pad=22)
-    return ax
+    return (ax, graph) if return_artists else ax

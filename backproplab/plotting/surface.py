@@ -7,7 +7,7 @@ from matplotlib.colors import BoundaryNorm
 
 from . import _style as st
 
-__all__ = ["plot_loss_surface", "evaluate_loss"]
+__all__ = ["plot_loss_surface", "evaluate_loss", "draw_path"]
 
 
 def _n_params(fn):
@@ -49,12 +49,14 @@ def _log_levels(z, n):
     return lo + np.concatenate([[0.0], np.geomspace(span * 1e-4, span, n - 1)])
 
 
-def _draw_path(ax, px, py, xrange, yrange):
-    """The visited points joined by a line, start and end marked, and arrowheads (at most
-    ~30) on every step longer than 2.5 % of the plot and about every 8 % of the way."""
+def draw_path(ax, px, py, xrange, yrange):
+    """The visited points ``(px[t], py[t])`` joined by a line, start and end marked, and
+    arrowheads (at most ~30) on every step longer than 2.5 % of the plot and about every 8 %
+    of the way; ``xrange``, ``yrange``: the plot's ranges. Returns the artists it added
+    (so that an explorer can replace the path)."""
     color = st.ACCENT
-    ax.plot(px, py, color=color, lw=1.2, marker="o", ms=3.5, mec="white", mew=0.5,
-            zorder=4, label="descent path")
+    artists = ax.plot(px, py, color=color, lw=1.2, marker="o", ms=3.5, mec="white", mew=0.5,
+                      zorder=4, label="descent path")
     steps = len(px) - 1
     with np.errstate(all="ignore"):
         size = np.hypot(np.diff(px) / (xrange[1] - xrange[0]),
@@ -63,14 +65,15 @@ def _draw_path(ax, px, py, xrange, yrange):
     walked = np.concatenate([[0.0], np.cumsum(size)]) / 0.08  # one arrow per 8 % walked
     marked = np.flatnonzero((size > 0.025) | (np.floor(walked[1:]) > np.floor(walked[:-1])))
     for t in marked[::max(1, -(-len(marked) // 30))]:
-        ax.annotate("", xy=(px[t + 1], py[t + 1]), xytext=(px[t], py[t]),
-                    arrowprops=dict(arrowstyle="-|>", color=color, lw=1.2,
-                                    mutation_scale=10, shrinkA=0, shrinkB=2.5),
-                    zorder=5, annotation_clip=True)
-    ax.plot(px[:1], py[:1], ls="none", marker="o", ms=9, color=color, mec="white", mew=1.2,
-            zorder=6, label="start")
-    ax.plot(px[-1:], py[-1:], ls="none", marker="*", ms=14, color=color, mec="white",
-            mew=0.8, zorder=6, label=f"end (step {steps})")
+        artists.append(ax.annotate("", xy=(px[t + 1], py[t + 1]), xytext=(px[t], py[t]),
+                                   arrowprops=dict(arrowstyle="-|>", color=color, lw=1.2,
+                                                   mutation_scale=10, shrinkA=0, shrinkB=2.5),
+                                   zorder=5, annotation_clip=True))
+    artists += ax.plot(px[:1], py[:1], ls="none", marker="o", ms=9, color=color, mec="white",
+                       mew=1.2, zorder=6, label="start")
+    artists += ax.plot(px[-1:], py[-1:], ls="none", marker="*", ms=14, color=color,
+                       mec="white", mew=0.8, zorder=6, label=f"end (step {steps})")
+    return artists
 
 
 @st.styled
@@ -130,7 +133,7 @@ def plot_loss_surface(loss, xlim=(-2, 2), ylim=None, path=None, ax=None, n=None,
         if pts is not None:
             finite = curve[np.isfinite(curve)]
             yrange = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-            _draw_path(ax, pts[:, 0], evaluate_loss(loss, pts[:, 0]), xlim,
+            draw_path(ax, pts[:, 0], evaluate_loss(loss, pts[:, 0]), xlim,
                        yrange if yrange[1] > yrange[0] else (yrange[0], yrange[0] + 1.0))
             ax.legend()
         ax.set_xlim(*xlim)
@@ -161,7 +164,7 @@ def plot_loss_surface(loss, xlim=(-2, 2), ylim=None, path=None, ax=None, n=None,
             ticks = filled.levels[::max(1, len(filled.levels) // 6)]
             cbar.set_ticks(ticks, labels=[f"{t:.2g}" for t in ticks])
     if pts is not None:
-        _draw_path(ax, pts[:, 0], pts[:, 1], xlim, ylim)
+        draw_path(ax, pts[:, 0], pts[:, 1], xlim, ylim)
         ax.legend(loc="upper right", frameon=True, framealpha=0.85)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)

@@ -14,7 +14,7 @@ from ..layers import Parameter
 from ..optim import SGD
 from ..scalar import Value
 from ._base import (Explorer, dropdown, float_slider, fmt, int_slider, lean_log_axis,
-                    log_slider)
+                    log_slider, nice_ceiling, steady_log_range)
 
 __all__ = ["learning_rate_explorer", "LearningRateExplorer", "SURFACES", "Surface"]
 
@@ -109,6 +109,13 @@ class LearningRateExplorer(Explorer):
 
     name = "learning-rate-explorer"
     title = "Gradient descent: learning rate, steps and momentum"
+    question = ("on f = x²/2 + 5 y² the steep direction (y) limits the learning rate to "
+                "2/λmax = 0.2. What will the path look like at lr 0.19, and at 0.21?")
+    look_for = ("at 0.001 the point crawls; at the default 0.05 it drops into the valley "
+                "without overshooting, then slides along the floor; above 0.1 every step "
+                "overshoots the floor, a zig-zag that shrinks below 0.2 and grows above it. "
+                "Then add momentum.")
+    live = True
 
     def make_controls(self):
         surface = SURFACES["ill-conditioned quadratic"]
@@ -158,31 +165,64 @@ class LearningRateExplorer(Explorer):
                 "distance": dist, "moved": moved, "diverged": diverged_at is not None,
                 "diverged_at": diverged_at, "lr_max": lr_max, "status": status}
 
-    def draw(self, fig):
+    def scene(self):
+        return self.values["surface"]
+
+    def build(self, fig):
         from ..plotting import plot_loss_surface
 
-        v, s = self.values, self.surface
+        s = self.surface
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
         fig.subplots_adjust(left=0.06, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
-        plot_loss_surface(s, s.xlim, s.ylim, path=v["path"], ax=ax, n=100, log_levels=True,
-                          colorbar=False,
+        plot_loss_surface(s, s.xlim, s.ylim, ax=ax, n=100, log_levels=True, colorbar=False,
                           xlabel="x", ylabel="y")
         ax.plot(*s.minimum, marker="*", ms=12, color="gold", mec="k", zorder=6)
         ax.set_xlim(*s.xlim)
         ax.set_ylim(*s.ylim)
+        self._path = []
+        self._draw_path()
+        legend = ax.legend(loc="upper right", frameon=True, framealpha=0.85)
+        legend.get_texts()[-1].set_text("end")  # the steps run are in the readout
+        self.moving(ax.title)
+        self._curve = self.moving(*ax2.semilogy([1, 2], [1, 2], color="C0"))
+        self._blowup = self.moving(*ax2.plot([], [], "rx", ms=10, mew=2))
+        self._blowup_text = self.moving(ax2.text(0.5, 0.5, "", color="#b00",
+                                                 transform=ax2.transAxes, ha="center",
+                                                 fontsize=13, weight="bold"))
+        ax2.set(xlabel="step", ylabel="loss (log scale)", title="loss per step")
+        ax2.grid(True, which="major", alpha=0.3)
+        lean_log_axis(ax2.yaxis)
+        self._xmax = self._ylim = None
+
+    def _draw_path(self):
+        from ..plotting.surface import draw_path
+
+        s, path = self.surface, self.values["path"]
+        ax = self.fig.axes[0]
+        self.forget(*self._path)
+        self._path = draw_path(ax, path[:, 0], path[:, 1], s.xlim, s.ylim)
+        self.moving(*self._path)
+
+    def refresh(self):
+        v, s = self.values, self.surface
+        ax, ax2 = self.fig.axes
+        self._draw_path()
         ax.set_title(f"{s.formula}, lr = {fmt(v['lr'], 3)}", fontsize=10)
         steps = np.arange(len(v["losses"]))
-        ax2.semilogy(steps, np.maximum(v["losses"], 1e-300), marker="." if len(steps) < 60
-                     else None, color="C0")
-        if np.ptp(np.log10(np.maximum(v["losses"], 1e-300))) > 2:
-            lean_log_axis(ax2.yaxis)
-        ax2.set(xlabel="step", ylabel="loss (log scale)", title="loss per step",
-                xlim=(0, max(v["steps"], 1)))
-        if v["diverged"]:
-            ax2.plot(steps[-1], max(v["losses"][-1], 1e-300), "rx", ms=10, mew=2)
-            ax2.text(0.5, 0.5, f"diverged at step {v['diverged_at']}", color="#b00",
-                     transform=ax2.transAxes, ha="center", fontsize=13, weight="bold")
-        ax2.grid(True, which="major", alpha=0.3)
+        losses = np.maximum(v["losses"], 1e-300)
+        self._curve.set_data(steps, losses)
+        self._curve.set_marker("." if len(steps) < 60 else "None")
+        self._blowup.set_data(steps[-1:] if v["diverged"] else [],
+                              losses[-1:] if v["diverged"] else [])
+        self._blowup_text.set_text(f"diverged at step {v['diverged_at']}" if v["diverged"]
+                                   else "")
+        xmax = nice_ceiling(max(v["steps"], 1), (1, 1.5, 2, 3, 5, 7))
+        ylim = steady_log_range(losses, self._ylim)
+        if (xmax, ylim) != (self._xmax, self._ylim):  # the axes move: a new background
+            ax2.set_xlim(0, xmax)
+            ax2.set_ylim(*ylim)
+            self._xmax, self._ylim = xmax, ylim
+            self.restage()
 
     def readout_html(self):
         v = self.values

@@ -14,7 +14,7 @@ import numpy as np
 from ..data import make_polynomial
 from ..layers import Linear
 from ..losses import MSELoss
-from ._base import Explorer, checkbox, dropdown, float_slider, fmt
+from ._base import Explorer, checkbox, dropdown, float_slider, fmt, nice_ceiling
 
 __all__ = ["loss_landscape_explorer", "LossLandscapeExplorer", "LOSSES", "default_data",
            "landscape"]
@@ -48,6 +48,13 @@ class LossLandscapeExplorer(Explorer):
 
     name = "loss-landscape-explorer"
     title = "The loss landscape of a line ŷ = w·x + b: move a parameter, see the fit and the loss"
+    question = ("at the start (w = 0) the tangent in the middle panel slopes down: which way "
+                "must w move to lower the loss? And which way will the best line tilt when one "
+                "point becomes an outlier?")
+    look_for = ("the tangent is flat exactly at the bottom of the curve; the orange dot "
+                "reaches the gold star when the residuals are as small as they can be; an "
+                "outlier drags MSE's best line much further than MAE's.")
+    live = True
     figsize = (11.0, 3.6)
 
     def __init__(self, x=None, y=None, w=0.0, b=0.0, loss="MSE", outlier=False):
@@ -128,53 +135,98 @@ class LossLandscapeExplorer(Explorer):
                 "dL_dw": float(line.W.grad[0, 0]), "dL_db": float(line.b.grad[0]),
                 "w_best": w_best, "b_best": b_best, "loss_best": loss_best, "n": len(x)}
 
-    def draw(self, fig):
+    def slice_top(self, current=None):
+        """The upper end of the middle panel's loss axis: ``current`` while the largest loss
+        along w at the current b fits below it and reaches at least 40 % of it (so the axis
+        stays put while b moves), otherwise that loss snapped up to a 1-1.5-2-3-5-7 step."""
+        x, y = self.data()
+        ws = np.linspace(*W_RANGE, 81)
+        b = np.full_like(ws, self.values["b"])
+        top = max(float(landscape(x, y, self.values["loss_kind"], ws, b).max()), 1e-3)
+        if current is not None and 0.4 * current <= top <= current:
+            return current
+        return nice_ceiling(top, (1, 1.5, 2, 3, 5, 7))
+
+    def scene(self):
+        return self.values["loss_kind"], self.values["outlier"]
+
+    def build(self, fig):
         from ..plotting import plot_loss_surface
         from ..plotting._style import ACCENT, TRAIN
 
         v = self.values
         x, y = self.data()
-        w, b, kind = v["w"], v["b"], v["loss_kind"]
+        kind = v["loss_kind"]
         ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={
             "width_ratios": [1.05, 1, 1], "left": 0.05, "right": 0.99, "bottom": 0.15,
             "top": 0.88, "wspace": 0.3})
 
         # 1. the fit and its residuals
-        ax1.vlines(x, y, self.pred, color=ACCENT, lw=1, alpha=0.7, label="residuals")
+        self._residuals = self.moving(ax1.vlines(x, y, y, color=ACCENT, lw=1, alpha=0.7,
+                                                 label="residuals"))
         ax1.scatter(x, y, s=18, color="0.2", zorder=3, label="data")
         if v["outlier"]:
             ax1.scatter(*([p] for p in self.outlier_point), s=60, facecolors="none",
                         edgecolors=ACCENT, lw=1.5, zorder=4, label="outlier")
-        xs = np.array([x.min() - 0.1, x.max() + 0.1])
-        sign = "-" if b < 0 else "+"
-        ax1.plot(xs, w * xs + b, color=TRAIN, lw=2,
-                 label=f"ŷ = {fmt(w, 3)}x {sign} {fmt(abs(b), 3)}")
-        ax1.plot(xs, v["w_best"] * xs + v["b_best"], color="0.5", ls="--", lw=1,
+        self._xs = np.array([x.min() - 0.1, x.max() + 0.1])
+        self._fit = self.moving(*ax1.plot(self._xs, self._xs, color=TRAIN, lw=2,
+                                          label="ŷ = w·x + b"))
+        ax1.plot(self._xs, v["w_best"] * self._xs + v["b_best"], color="0.5", ls="--", lw=1,
                  label="best line")
-        ax1.set(xlabel="x", ylabel="y", title=f"fit: {kind} = {fmt(v['loss'])}",
-                ylim=self.ylim)
+        ax1.set(xlabel="x", ylabel="y", ylim=self.ylim)
+        ax1.set_xlim(self._xs[0] - 0.05, self._xs[1] + 0.05)
         ax1.legend(loc="upper left", fontsize=7)
+        self.moving(ax1.title)
 
         # 2. the slice L(w) at this b, with the tangent of slope dL/dw
-        def slice_at_b(ws):
-            return landscape(x, y, kind, ws, np.full(np.shape(ws), b))
-        plot_loss_surface(slice_at_b, W_RANGE, ax=ax2, xlabel="w",
-                          ylabel=f"{kind} loss", title=f"L(w) at b = {fmt(b, 3)}")
-        t = np.array([w - 1.0, w + 1.0])
-        ax2.plot(t, v["loss"] + v["dL_dw"] * (t - w), color=ACCENT, lw=1.2, ls="--",
-                 label=f"slope dL/dw = {fmt(v['dL_dw'], 3)}")
-        ax2.plot([w], [v["loss"]], "o", ms=8, color=ACCENT, mec="k", zorder=6)
-        ax2.legend(loc="upper center", fontsize=7)
+        plot_loss_surface(lambda ws: ws, W_RANGE, ax=ax2, xlabel="w", ylabel=f"{kind} loss",
+                          title="L(w)")
+        self._slice = self.moving(ax2.lines[0])
+        self._tangent = self.moving(*ax2.plot([], [], color=ACCENT, lw=1.2, ls="--",
+                                              label="tangent: slope dL/dw"))
+        self._point2 = self.moving(*ax2.plot([], [], "o", ms=8, color=ACCENT, mec="k",
+                                             zorder=6))
+        ax2.legend(handles=[self._tangent], loc="upper center", fontsize=7)
+        self.moving(ax2.title)
 
         # 3. the surface over (w, b)
         def surface(ws, bs):
             return landscape(x, y, kind, ws, bs)
         plot_loss_surface(surface, W_RANGE, B_RANGE, ax=ax3, n=90, xlabel="w", ylabel="b",
                           title=f"{kind} over (w, b)", colorbar=False)
-        ax3.axhline(b, color="white", lw=0.8, ls=":")  # where the middle panel's slice runs
+        # where the middle panel's slice runs
+        self._slice_line = self.moving(ax3.axhline(0.0, color="white", lw=0.8, ls=":"))
         ax3.plot([v["w_best"]], [v["b_best"]], marker="*", ms=12, color="gold", mec="k",
                  zorder=6)
-        ax3.plot([w], [b], "o", ms=8, color=ACCENT, mec="k", zorder=7)
+        self._point3 = self.moving(*ax3.plot([], [], "o", ms=8, color=ACCENT, mec="k",
+                                             zorder=7))
+        self._top = None
+
+    def refresh(self):
+        v = self.values
+        x, y = self.data()
+        w, b, kind = v["w"], v["b"], v["loss_kind"]
+        ax1, ax2 = self._fit.axes, self._slice.axes
+        self._residuals.set_segments([[(xi, yi), (xi, pi)]
+                                      for xi, yi, pi in zip(x, y, self.pred)])
+        self._fit.set_ydata(w * self._xs + b)
+        sign = "-" if b < 0 else "+"
+        ax1.set_title(f"ŷ = {fmt(w, 3)}x {sign} {fmt(abs(b), 3)}: {kind} = {fmt(v['loss'])}")
+
+        ws = self._slice.get_xdata()
+        self._slice.set_ydata(landscape(x, y, kind, ws, np.full_like(ws, b)))
+        t = np.array([w - 1.0, w + 1.0])
+        self._tangent.set_data(t, v["loss"] + v["dL_dw"] * (t - w))
+        self._point2.set_data([w], [v["loss"]])
+        ax2.set_title(f"L(w) at b = {fmt(b, 3)}: dL/dw = {fmt(v['dL_dw'], 3)}")
+        top = self.slice_top(self._top)
+        if top != self._top:  # the loss axis moves (rarely): draw the background again
+            ax2.set_ylim(-0.04 * top, top)
+            self._top = top
+            self.restage()
+
+        self._slice_line.set_ydata([b, b])
+        self._point3.set_data([w], [b])
 
     def readout_html(self):
         v = self.values

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 
 from ..layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
-from ._base import Explorer, dropdown, float_slider, fmt
+from ._base import Explorer, dropdown, float_slider, fmt, nice_ceiling
 
 __all__ = ["neuron_playground", "NeuronPlayground", "ACTIVATIONS"]
 
@@ -42,6 +44,11 @@ class NeuronPlayground(Explorer):
 
     name = "neuron-playground"
     title = "A single neuron: a = f(w1·x1 + w2·x2 + b)"
+    question = ("if you double w1, w2 and b together, does the line z = 0 move? What "
+                "happens to the band where the colour changes?")
+    look_for = ("the line turns with (w1, w2) and slides with b, the arrow (w1, w2) stays "
+                "perpendicular to it, and larger weights sharpen the edge without moving it.")
+    live = True
 
     def make_controls(self):
         return {
@@ -85,56 +92,79 @@ class NeuronPlayground(Explorer):
                 "x1": probe[0, 0], "x2": probe[0, 1], "z": z, "output": a,
                 "slope": slope, "intercept": intercept}
 
-    def draw(self, fig):
+    def scene(self):
+        """The activation, and the ranges that snap to 1-2-5 steps: the z-range of the
+        right panel and (for the unbounded activations) the colour scale."""
         v = self.values
+        z_range = 6.0 if abs(v["z"]) * 1.1 <= 6.0 else nice_ceiling(abs(v["z"]) * 1.1)
+        if v["activation"] == "sigmoid":
+            colours = (0.0, 1.0)
+        elif v["activation"] == "tanh":
+            colours = (-1.0, 1.0)
+        else:
+            m = nice_ceiling(max(float(np.abs(self.a_plane).max()), 1.0), (1, 1.5, 2, 3, 5, 7))
+            colours = (-m, m)
+        return v["activation"], z_range, colours
+
+    def build(self, fig):
+        name, zmax, (vmin, vmax) = self.scene()
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
         fig.subplots_adjust(left=0.06, right=0.97, bottom=0.14, top=0.9, wspace=0.32)
-        name = v["activation"]
-        if name == "sigmoid":
-            vmin, vmax = 0.0, 1.0
-        elif name == "tanh":
-            vmin, vmax = -1.0, 1.0
-        else:
-            m = max(float(np.abs(self.a_plane).max()), 1e-9)
-            vmin, vmax = -m, m
-        im = ax.imshow(self.a_plane, extent=(-LIM, LIM, -LIM, LIM), origin="lower",
-                       cmap="RdBu_r", vmin=vmin, vmax=vmax, interpolation="bilinear")
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=f"a = {name}(z)")
-        self._draw_line(ax, v)
-        ax.plot([v["x1"]], [v["x2"]], marker="o", ms=8, mfc="yellow", mec="k", zorder=5)
+        # coloured here, at the grid's size, and then smoothed to the screen's pixels: much
+        # cheaper than colouring every screen pixel
+        self._colours = ScalarMappable(Normalize(vmin, vmax), "RdBu_r")
+        self._heat = self.moving(ax.imshow(self._colours.to_rgba(self.a_plane, bytes=True),
+                                           extent=(-LIM, LIM, -LIM, LIM), origin="lower",
+                                           interpolation="bilinear"))
+        fig.colorbar(self._colours, ax=ax, fraction=0.046, pad=0.03, label=f"a = {name}(z)")
+        self._line = self.moving(*ax.plot([], [], color="k", lw=2,
+                                          label="w1·x1 + w2·x2 + b = 0"))
+        # the weight vector is normal to the line and points to where z grows
+        self._arrow = self.moving(ax.annotate("", xy=(0, 0), xytext=(0, 0), arrowprops={
+            "arrowstyle": "->", "color": "k", "lw": 1.5}))
+        self._legend = ax.legend(loc="lower left", fontsize=8, frameon=True, framealpha=0.85)
+        self._probe = self.moving(*ax.plot([], [], marker="o", ms=8, mfc="yellow", mec="k",
+                                           zorder=5))
         ax.set(xlim=(-LIM, LIM), ylim=(-LIM, LIM), xlabel="x1", ylabel="x2",
                title="output over the input plane")
         ax.set_aspect("equal")
         ax.grid(False)
         # the activation function itself, with the probe's z marked
-        zmax = max(6.0, abs(v["z"]) * 1.1)
         zs = np.linspace(-zmax, zmax, 301)
-        act = ACTIVATIONS[name][0]()
-        ax2.plot(zs, act(zs[:, None])[:, 0], color="C0")
+        curve = ACTIVATIONS[name][0]()(zs[:, None])[:, 0]
+        ax2.plot(zs, curve, color="C0")
         ax2.axhline(0, color="0.7", lw=0.8)
         ax2.axvline(0, color="0.7", lw=0.8)
-        ax2.plot([v["z"]], [v["output"]], marker="o", ms=8, mfc="yellow", mec="k")
-        ax2.set(xlabel="z = w1·x1 + w2·x2 + b", ylabel="a", title=f"{name}(z)")
+        self._probe2 = self.moving(*ax2.plot([], [], marker="o", ms=8, mfc="yellow", mec="k"))
+        pad = 0.05 * (curve.max() - curve.min())
+        ax2.set(xlim=(-zmax, zmax), ylim=(curve.min() - pad, curve.max() + pad),
+                xlabel="z = w1·x1 + w2·x2 + b", ylabel="a", title=f"{name}(z)")
 
-    @staticmethod
-    def _draw_line(ax, v):
+    def refresh(self):
+        v = self.values
+        self._heat.set_data(self._colours.to_rgba(self.a_plane, bytes=True))
+        self._probe.set_data([v["x1"]], [v["x2"]])
+        self._probe2.set_data([v["z"]], [v["output"]])
         w1, w2, b = v["w1"], v["w2"], v["b"]
-        if w1 == 0 and w2 == 0:
+        has_line = not (w1 == 0 and w2 == 0)
+        self._line.set_visible(has_line)
+        self._arrow.set_visible(has_line)
+        if self._legend.get_visible() != has_line:  # the legend is in the background
+            self._legend.set_visible(has_line)
+            self.restage()
+        if not has_line:
             return
         t = np.linspace(-2 * LIM, 2 * LIM, 2)
         if abs(w2) >= abs(w1):
-            xs, ys = t, -(w1 * t + b) / w2
+            self._line.set_data(t, -(w1 * t + b) / w2)
         else:
-            xs, ys = -(w2 * t + b) / w1, t
-        ax.plot(xs, ys, color="k", lw=2, label="w1·x1 + w2·x2 + b = 0")
-        # the weight vector is normal to the line and points to where z grows
+            self._line.set_data(-(w2 * t + b) / w1, t)
         norm = np.hypot(w1, w2)
         p0 = np.array([w1, w2]) * (-b / norm**2)  # the point of the line closest to 0
         p0 = np.clip(p0, -LIM * 0.8, LIM * 0.8)
         d = np.array([w1, w2]) / norm * 0.8
-        ax.annotate("", xy=p0 + d, xytext=p0,
-                    arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.5})
-        ax.legend(loc="lower left", fontsize=8, frameon=True, framealpha=0.85)
+        self._arrow.xy = tuple(p0 + d)
+        self._arrow.set_position(tuple(p0))
 
     def readout_html(self):
         v = self.values

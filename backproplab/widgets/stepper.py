@@ -124,6 +124,11 @@ class BackpropStepper(Explorer):
 
     name = "backprop-stepper"
     title = "Backpropagation, one node at a time"
+    question = ("before each Next, say the number: the node's gradient is (the gradient of "
+                "the node that uses it) × (the local derivative on the edge between them).")
+    look_for = ("a + node passes its gradient on unchanged, a × node multiplies it by the "
+                "other input, and a node used twice adds up both contributions.")
+    live = True
     figsize = (9.6, 4.0)
     dpi = 100  # the node boxes hold small text
 
@@ -203,33 +208,52 @@ class BackpropStepper(Explorer):
                 "text": "\n".join(self.step_text(k)), "reference": dict(self.reference),
                 "matches_backward": matches}
 
-    def draw(self, fig):
+    def state(self):
+        return {"step": self.step}
+
+    def highlight(self):
+        """What step ``self.step`` highlights: the node just computed and the edges its
+        gradient came through (each labelled with d parent/d node); None at step 0."""
+        if not self.step:
+            return None
+        s = self.steps[self.step - 1]
+        return [s["node"]] + [(s["node"], p) for p, *_ in s["terms"]]
+
+    def scene(self):
+        return self.step > 0  # the legend names "highlighted" once something is
+
+    def build(self, fig):
         from ..plotting import draw_graph
 
-        v = self.values
         ax = fig.add_subplot(1, 1, 1)
         fig.subplots_adjust(left=0.01, right=0.99, bottom=0.06, top=0.86)
-        # show only the gradients computed so far: the others are NaN while drawing, "?"
-        saved = {node: node.grad for node in self.order}
-        done = {s["node"]: s["grad"] for s in self.steps[:self.step]}
-        highlight = None
-        if self.step:
-            s = self.steps[self.step - 1]
-            # the node, and the edges its gradient came through (labelled with d parent/d node)
-            highlight = [s["node"]] + [(s["node"], p) for p, *_ in s["terms"]]
-        try:
-            for node in self.order:
-                node.grad = done.get(node, math.nan)
-            title = (f"step {v['step']} of {v['n_steps']}: {v['current']}.grad = "
-                     f"{fmt(v['grads'][v['current']])}" if v["current"] else
-                     f"step 0 of {v['n_steps']}: forward pass done, no gradients yet")
-            draw_graph(self.root, highlight=highlight, ax=ax, title=title)
-        finally:
-            for node, g in saved.items():
-                node.grad = g
-        for text in ax.texts:
-            if "grad nan" in text.get_text():
-                text.set_text(text.get_text().replace("grad nan", "grad ?"))
+        _, self._graph = draw_graph(self.root, highlight=self.highlight(), ax=ax, title=" ",
+                                    return_artists=True)
+        self.moving(ax.title)
+
+    def refresh(self):
+        # The background is the graph before the backward pass: nothing highlighted, every
+        # gradient "?". Each step draws over it only what differs (draw_over).
+        v = self.values
+        self._graph.highlight(None)
+        self._graph.show_grads({})
+        self.fig.axes[0].set_title(
+            f"step {v['step']} of {v['n_steps']}: {v['current']}.grad = "
+            f"{fmt(v['grads'][v['current']])}" if v["current"] else
+            f"step 0 of {v['n_steps']}: forward pass done, no gradients yet", pad=22)
+
+    def draw_over(self, renderer):
+        """The nodes done so far (their boxes with the gradient), and the highlighted node,
+        operation and edges: each drawn over its look in the background, which it covers."""
+        g = self._graph
+        done = [s["node"] for s in self.steps[:self.step]]
+        hot = g.highlight(self.highlight())
+        g.show_grads({node: s["grad"] for node, s in zip(done, self.steps)})
+        over = hot + [g.boxes[n] for n in done]
+        over += [g.op_texts[n] for n, c in g.circles.items() if c in hot]
+        over += [t for n in done for t in (g.labels[n], g.values[n]) if t is not None]
+        for artist in sorted(dict.fromkeys(over), key=lambda a: a.get_zorder()):
+            artist.draw(renderer)
 
     def readout_html(self):
         v = self.values

@@ -12,10 +12,22 @@ download browsers here).  The test
   ``bpl-<name>``) moves one control (ArrowRight on a ``.noUi-handle`` slider
   handle, or a click on a button such as "Next") and waits until what the
   explorer displays (text outside the moved control, image ``src``) changes;
+* measures, per explorer, the latency from the input event (the ``keydown`` or
+  ``mousedown`` timestamp, recorded in the page) to the first paint of the new
+  picture: a MutationObserver sees the image's ``src`` change, ``img.decode()``,
+  then a ``requestAnimationFrame`` and a task after it mark the frame painted
+  (a picture replaced before it was painted counts as dropped). Single steps
+  (``STEPS`` per explorer), and drags of ``DRAG_STEPS`` steps, one key press
+  every ``DRAG_PACES_MS``: positions passed, pictures the kernel sent, pictures
+  painted, and whether the last position is the picture left on screen (the
+  image's ``bpl-shows?...`` class names the values it was drawn for);
+* trains the overfitting explorer's MLP from the browser and times its first
+  picture and its finished run;
 * saves one screenshot per explorer under ``test-artifacts/browser/``;
 * measures wall time and peak memory of the whole process tree (JupyterLab
-  server, kernel, Playwright driver, Chromium) and prints them and writes
-  them to ``test-artifacts/browser/metrics.json``;
+  server, kernel, Playwright driver, Chromium) and prints them, with the latency
+  table, and writes them to ``test-artifacts/browser/metrics.json``. Figures
+  are reported, never asserted (the machine may be busy);
 * stops every process it started, by PID, even on failure.
 
 Without Chromium (or Playwright) the test skips locally, but fails when
@@ -56,6 +68,19 @@ EXPLORERS: dict[str, tuple[str, object] | None] = {
     "vanishing-gradient-explorer": ("slider", 0),  # depth
     "overfitting-explorer": ("slider", 0),         # polynomial degree
 }
+# the control dragged: a slider with room for DRAG_STEPS steps from where it starts (the
+# stepper: DRAG_STEPS clicks on Next, Back and Reset when it reaches an end)
+DRAGGED: dict[str, tuple[int, str]] = {  # (index among the enabled sliders, control name)
+    "neuron-playground": (1, "w2"),                  # -1.0 -> 1.0
+    "loss-landscape-explorer": (1, "b"),             # 0 -> 1.0
+    "learning-rate-explorer": (2, "momentum"),       # 0 -> 0.2
+    "backprop-stepper": (None, "step"),              # 10 x Next, 10 x Back
+    "vanishing-gradient-explorer": (0, "depth"),     # 2 .. 30: the way with room for 20
+    "overfitting-explorer": (1, "n_train"),          # 15 -> 35
+}
+STEPS = 7            # single steps timed per explorer
+DRAG_STEPS = 20      # positions in a drag
+DRAG_PACES_MS = (25, 50)  # between two positions: a brisk drag (0.5 s) and a slower one (1 s)
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -385,6 +410,84 @@ JS_ERRORS = """(root) => Array.from(root.querySelectorAll(
     .filter(t => /Traceback|Error\\b/.test(t))"""
 
 
+# Records input events (their timestamps) and, per picture an explorer receives, when the
+# page got it and when it was first painted (null: replaced before it was painted).
+JS_RECORDER = """() => {
+    if (window.__bpl) return;
+    const rec = window.__bpl = {inputs: [], frames: [], long: []};
+    new PerformanceObserver(list => { for (const e of list.getEntries())
+        rec.long.push([e.startTime, e.duration]); }).observe({entryTypes: ['longtask']});
+    for (const type of ['keydown', 'mousedown']) {
+        document.addEventListener(type, e => rec.inputs.push({type, t: e.timeStamp}), true);
+    }
+    for (const img of document.querySelectorAll('.bpl-explorer img.bpl-image')) {
+        const root = img.closest('.bpl-explorer');
+        const name = Array.from(root.classList).find(c => c.startsWith('bpl-')
+                                                        && c !== 'bpl-explorer');
+        new MutationObserver(() => {
+            const src = img.src;
+            const tag = Array.from(img.classList).find(c => c.startsWith('bpl-shows?')) || '';
+            const frame = {explorer: name.slice(4), tag: tag.slice(10),
+                           t_data: performance.now(), t_paint: null};
+            rec.frames.push(frame);
+            img.decode().then(() => requestAnimationFrame(() => setTimeout(() => {
+                if (img.src === src) frame.t_paint = performance.now();
+            }, 0))).catch(() => {});
+        }).observe(img, {attributes: true, attributeFilter: ['src']});
+    }
+}"""
+
+
+def _frames(page, name: str, since: float) -> list[dict]:
+    return page.evaluate("([name, since]) => window.__bpl.frames.filter("
+                         "f => f.explorer === name && f.t_data > since)", [name, since])
+
+
+def _now(page) -> float:
+    return page.evaluate("() => performance.now()")
+
+
+def _last_input(page, after: float) -> float:
+    return page.evaluate("(after) => { const i = window.__bpl.inputs.filter(e => e.t > after);"
+                         " return i.length ? i[i.length - 1].t : null; }", after)
+
+
+def _tag(frame: dict) -> dict:
+    from urllib.parse import parse_qsl
+    return dict(parse_qsl(frame["tag"]))
+
+
+def _percentile(values, q):
+    import statistics
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[q - 1]
+
+
+def wait_painted(page, name: str, since: float, predicate="true", timeout_ms=15_000) -> dict:
+    """The first frame of explorer ``name`` received after ``since`` and painted, for which
+    the JS expression ``predicate`` (of ``f``, the frame) holds."""
+    page.wait_for_function(
+        "([name, since]) => window.__bpl.frames.some(f => f.explorer === name && "
+        f"f.t_data > since && f.t_paint !== null && ({predicate}))",
+        arg=[name, since], timeout=timeout_ms, polling=20)
+    return next(f for f in _frames(page, name, since) if f["t_paint"] is not None)
+
+
+def wait_quiet(page, name: str, quiet_ms=400, timeout_s=30.0) -> None:
+    """Until explorer ``name`` has received no picture for ``quiet_ms``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = _now(page)
+        recent = [f for f in _frames(page, name, now - quiet_ms)]
+        if not recent:
+            return
+        page.wait_for_timeout(quiet_ms / 2)
+
+
 def _short(display: dict) -> dict:
     return {"text": display["text"][:300],
             "imgs": [s[:40] + f"...({len(s)} chars)" for s in display["imgs"]],
@@ -528,6 +631,8 @@ def lab(tmp_path_factory):
         except Exception as exc:  # reported by test_every_cell_ran
             state["run_all_error"] = f"{type(exc).__name__}: {exc}"
         timings["run_all_s"] = time.monotonic() - t
+        page.evaluate(JS_RECORDER)
+        state["load_before"] = _load()
         yield state
     finally:
         t = time.monotonic()
@@ -566,11 +671,13 @@ def lab(tmp_path_factory):
                                        sorted(sampler.peak_by_name.items(),
                                               key=lambda kv: -kv[1])},
             "peak_process_count": sampler.peak_procs,
+            "load_average": {"before": state.get("load_before"), "after": _load()},
             "explorers": state["results"],
             "leftover_processes": leftovers,
             "page_errors": state.get("console_errors", [])[:10],
         }
         (ARTIFACTS / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        print("\n" + latency_table(state["results"], metrics["load_average"]))
         print(f"\n[browser test] wall time {metrics['wall_time_s']} s "
               f"(phases {metrics['phases_s']}); peak memory of server+kernel+chromium tree: "
               f"{metrics['peak_memory_pss_mb']} MB PSS "
@@ -641,3 +748,196 @@ def test_explorer_reacts(lab, name):
     assert not errors, f"{name}: error output after {action}:\n" + "\n".join(errors)
     assert changed, (f"{name}: display changed only transiently after {action}: "
                      f"before {_short(before)}, after {_short(after)}")
+
+
+# --------------------------------------------------------------------------- latency
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+    except OSError:
+        return "unknown"
+
+
+def _summary(values: list[float]) -> dict:
+    import statistics
+    return {"n": len(values), "median": round(statistics.median(values), 1),
+            "p95": round(_percentile(values, 95), 1), "all": [round(v, 1) for v in values]}
+
+
+def latency_table(results: dict, load: dict) -> str:
+    """The figures of issue 14, one row per explorer (reported, not asserted)."""
+    rows = [f"[browser test] input event -> first paint of the new picture, ms "
+            f"(load average before {load['before']}, after {load['after']}); drags of "
+            f"{DRAG_STEPS} steps: pictures painted (of those the kernel sent), and ms from the "
+            "last input to its picture on screen",
+            f"{'explorer':<30}{'median':>8}{'p95':>8}"
+            + "".join(f"{f'drag, {p} ms a step':>26}" for p in DRAG_PACES_MS)]
+    everything = []
+    for name, r in results.items():
+        fp = r.get("first_paint_ms")
+        if not isinstance(fp, dict):
+            continue
+        everything += fp["all"]
+        row = f"{name:<30}{fp['median']:>8.0f}{fp['p95']:>8.0f}"
+        for p in DRAG_PACES_MS:
+            d = r.get(f"drag_{p}ms")
+            cell = "-" if not d else (
+                f"{d['painted']:>2} ({d['pictures_sent']:>2}), "
+                f"{'last shown' if d['last_position_shown'] else 'LAST MISSING'} "
+                f"{d['last_input_to_its_picture_ms']:>4.0f}")
+            row += f"{cell:>26}"
+        rows.append(row)
+    if everything:
+        total = _summary(everything)
+        rows.append(f"{'all explorers':<30}{total['median']:>8.0f}{total['p95']:>8.0f}")
+    mlp = results.get("overfitting-explorer (MLP)")
+    if mlp:
+        rows.append(f"overfitting explorer, switched to MLP: first picture "
+                    f"{mlp['first_paint_ms']:.0f} ms, finished run after "
+                    f"{mlp['finished_ms']:.0f} ms, {mlp['painted']} pictures while it trained")
+    return "\n".join(rows)
+
+
+def _explorer(page, name):
+    explorer = page.locator(f".bpl-explorer.bpl-{name}")
+    explorer.scroll_into_view_if_needed()
+    return explorer
+
+
+def _sliders(explorer):
+    return explorer.locator(".noUi-target:not([disabled]) .noUi-handle:visible")
+
+
+def _readout_of(handle) -> str:
+    return handle.evaluate("e => e.closest('.widget-slider')"
+                           ".querySelector('.widget-readout').textContent.trim()")
+
+
+def _at_max(handle) -> bool:
+    now, vmax = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
+    return now is not None and vmax is not None and float(now) >= float(vmax)
+
+
+@pytest.mark.parametrize("name", list(EXPLORERS))
+def test_first_paint_after_one_step(lab, name):
+    """One slider step (or one click on Next / Back), STEPS times: the time from the input
+    event to the first paint of the picture it caused."""
+    _require_run_all(lab)
+    page = lab["page"]
+    explorer = _explorer(page, name)
+    control, kind = choose_control(explorer, EXPLORERS[name])
+    back = explorer.locator("button.jupyter-button", has_text=re.compile(r"back", re.I))
+    first_key = "ArrowLeft" if kind == "slider" and _at_max(control) else "ArrowRight"
+    other_key = "ArrowRight" if first_key == "ArrowLeft" else "ArrowLeft"
+    latencies, kernel = [], []
+    for i in range(STEPS):
+        wait_quiet(page, name)
+        since = _now(page)
+        if kind == "button":
+            (control if i % 2 == 0 else back.first).click()
+        else:
+            control.focus()
+            control.press(first_key if i % 2 == 0 else other_key)
+        frame = wait_painted(page, name, since)
+        latencies.append(frame["t_paint"] - _last_input(page, since))
+        kernel.append(float(_tag(frame).get("ms", "nan")))
+    lab["results"].setdefault(name, {})["first_paint_ms"] = _summary(latencies)
+    lab["results"][name]["kernel_ms_per_update"] = _summary(kernel)
+
+
+@pytest.mark.parametrize("pace", DRAG_PACES_MS)
+@pytest.mark.parametrize("name", list(EXPLORERS))
+def test_drag_shows_frames_and_ends_on_the_last_position(lab, name, pace):
+    """DRAG_STEPS key presses (a drag, one step each) ``pace`` ms apart: the kernel gets
+    only the newest position when it is ready for one (latest wins), so it sends fewer
+    pictures than positions, and the picture left on screen is the last position's."""
+    _require_run_all(lab)
+    page = lab["page"]
+    explorer = _explorer(page, name)
+    which, control_name = DRAGGED[name]
+    if which is None:  # the stepper: from the start, 10 x Next then 10 x Back
+        explorer.locator("button.jupyter-button", has_text=re.compile("reset", re.I)).click()
+        nxt = explorer.locator("button.jupyter-button", has_text=re.compile("next", re.I))
+        back = explorer.locator("button.jupyter-button", has_text=re.compile("back", re.I))
+        presses = [nxt.first] * (DRAG_STEPS // 2) + [back.first] * (DRAG_STEPS // 2)
+        handle, key = None, None
+    else:
+        handle = _sliders(explorer).nth(which)
+        key = "ArrowLeft" if _at_max(handle) else "ArrowRight"
+        if name == "vanishing-gradient-explorer":  # depth 2..30: go where 20 steps fit
+            key = "ArrowLeft" if float(handle.get_attribute("aria-valuenow")) >= 22 \
+                else "ArrowRight"
+        handle.focus()
+    wait_quiet(page, name)
+    since = _now(page)
+    start = time.monotonic()
+    for i in range(DRAG_STEPS):
+        if handle is None:
+            presses[i].click()
+        else:
+            handle.press(key)
+        pause = start + (i + 1) * pace / 1000 - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    wait_quiet(page, name, quiet_ms=700)
+    inputs = page.evaluate("(since) => window.__bpl.inputs.filter(e => e.t > since)"
+                           ".map(e => e.t)", since)
+    frames = _frames(page, name, since)
+    assert frames, f"{name}: no picture arrived during the drag"
+    last = frames[-1]
+    if handle is None:
+        expected, shown = "0", _tag(last).get("step")
+        last_shown = shown == expected
+    else:
+        expected = _readout_of(handle)
+        shown = _tag(last).get(control_name)
+        last_shown = (shown is not None
+                      and abs(float(shown) - float(expected)) <= 0.01 * abs(float(expected))
+                      + 1e-9)
+    painted = [f for f in frames if f["t_paint"] is not None]
+    positions = len(inputs)
+    lab["results"].setdefault(name, {})[f"drag_{pace}ms"] = {
+        "positions": positions, "pictures_sent": len(frames), "painted": len(painted),
+        "dropped": positions - len(painted), "last_position": expected,
+        "last_picture_shows": shown, "last_position_shown": bool(last_shown and last["t_paint"]),
+        "drag_ms": round(inputs[-1] - inputs[0], 1) if inputs else None,
+        "last_input_to_its_picture_ms": round(last["t_paint"] - inputs[-1], 1)
+        if last["t_paint"] and inputs else float("nan"),
+        "kernel_ms": [float(_tag(f).get("ms", "nan")) for f in frames],
+        "long_tasks": page.evaluate(
+            "(since) => window.__bpl.long.filter(e => e[0] > since)"
+            ".map(e => [Math.round(e[0] - since), Math.round(e[1])])", since),
+        "frames_ms": [(round(f["t_data"] - inputs[0], 1),
+                       None if f["t_paint"] is None else round(f["t_paint"] - f["t_data"], 1))
+                      for f in frames] if inputs else []}
+    assert last["t_paint"] is not None, f"{name}: the last picture was never painted"
+    assert last_shown, (f"{name}: the drag ended at {control_name} = {expected}, but the "
+                        f"picture on screen shows {shown}")
+    assert len(frames) <= positions + 1, f"{name}: more pictures than positions"
+
+
+def test_mlp_trains_while_you_watch(lab):
+    """Switch the overfitting explorer to its MLP in the browser: the first picture comes
+    at once, with part of the training; the rest follows picture by picture."""
+    _require_run_all(lab)
+    page = lab["page"]
+    name = "overfitting-explorer"
+    explorer = _explorer(page, name)
+    wait_quiet(page, name)
+    since = _now(page)
+    explorer.locator("button", has_text=re.compile(r"^\s*MLP\s*$")).click()
+    first = wait_painted(page, name, since)
+    readout = explorer.locator(".bpl-readout")
+    page.wait_for_function("(e) => !e.textContent.includes('training: epoch')",
+                           arg=readout.element_handle(), timeout=60_000, polling=50)
+    wait_quiet(page, name)
+    frames = _frames(page, name, since)
+    painted = [f for f in frames if f["t_paint"] is not None]
+    t_input = _last_input(page, since)
+    lab["results"]["overfitting-explorer (MLP)"] = {
+        "first_paint_ms": round(first["t_paint"] - t_input, 1),
+        "finished_ms": round(frames[-1]["t_paint"] - t_input, 1),
+        "pictures_sent": len(frames), "painted": len(painted)}
+    assert "400 epochs of Adam" in readout.inner_text()
+    assert frames[-1]["t_paint"] is not None

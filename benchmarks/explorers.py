@@ -54,6 +54,7 @@ PHASES = {
     "learning_rate_explorer": [{}],
     "vanishing_gradient_explorer": [{}],
     "overfitting_explorer": [{"model": "polynomial"}, {"model": "MLP"}],  # MLP: from code
+    "rnn_gradient_explorer": [{}],
 }
 # the control changes timed by the former test_updates_are_fast
 JUMPS = [
@@ -62,6 +63,7 @@ JUMPS = [
     ("vanishing_gradient_explorer", {}, "depth", [30, 2]),
     ("overfitting_explorer", {}, "degree", [15, 1]),
     ("overfitting_explorer", {"model": "MLP"}, "hidden", [64, 4]),
+    ("rnn_gradient_explorer", {}, "steps", [120, 5]),
 ]
 
 

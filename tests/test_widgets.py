@@ -20,7 +20,8 @@ import backproplab as bpl  # noqa: E402
 from backproplab.functional import sigmoid  # noqa: E402
 from backproplab.widgets import (ExplorerWidget, backprop_stepper,  # noqa: E402
                                  figure_to_png, learning_rate_explorer, neuron_playground,
-                                 overfitting_explorer, vanishing_gradient_explorer)
+                                 overfitting_explorer, rnn_gradient_explorer,
+                                 vanishing_gradient_explorer)
 from backproplab.widgets.learning_rate import SURFACES, descend  # noqa: E402
 from backproplab.widgets.loss_landscape import (LossLandscapeExplorer,  # noqa: E402
                                                 default_data, landscape,
@@ -35,6 +36,7 @@ EXPLORERS = {
     "vanishing-gradient-explorer": vanishing_gradient_explorer,
     "overfitting-explorer": overfitting_explorer,
     "loss-landscape-explorer": loss_landscape_explorer,
+    "rnn-gradient-explorer": rnn_gradient_explorer,
 }
 
 

@@ -44,7 +44,7 @@ def test_widget_contract():
         shown.add(item)
         stack.extend(getattr(item, "children", ()))
     assert set(ex.controls.values()) <= shown
-    assert all(c.continuous_update is False for c in ex.controls.values()
+    assert all(c.continuous_update is True for c in ex.controls.values()
                if hasattr(c, "continuous_update"))
     assert "application/vnd.jupyter.widget-view+json" in w._repr_mimebundle_()
 

@@ -12,7 +12,8 @@ fix it once), rounded to the nearest 5 minutes.
 
 Counted from the stored notebook: prose is every markdown cell's words (formulas count as
 the words they contain); figures are stored PNG outputs; an explorer is a code cell that calls
-one of ``backproplab.widgets``' explorer functions; questions are ``<details>`` blocks under
+one of ``backproplab.widgets``' explorer functions and displays it (a widget in its outputs,
+not a cell that only reads numbers from one); questions are ``<details>`` blocks under
 ``## Check yourself``.
 
     python tools/lesson_time.py            prints the table for every lesson
@@ -62,7 +63,9 @@ def counts(nb):
         "code": len(code),
         "figures": sum("image/png" in o.get("data", {})
                        for c in code for o in c.get("outputs", [])),
-        "explorers": sum(bool(calls.search("".join(c["source"]))) for c in code),
+        "explorers": sum(bool(calls.search("".join(c["source"]))) and any(
+            "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+            for o in c.get("outputs", [])) for c in code),
         "questions": questions.count("<details"),
     }
 

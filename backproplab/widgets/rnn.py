@@ -1,9 +1,10 @@
 """``rnn_gradient_explorer()``: how much of a gradient survives k steps back through time.
 
 Every update builds a fresh ``RNN(4, 32)`` whose recurrent matrix W_hh has the chosen spectral
-radius (orthogonal, or a random Gaussian matrix), runs it on random one-hot sequences scaled by
-the input scale, and plots :func:`backproplab.diagnostics.gradient_through_time` with the bound
-sigma_max**k and the spectral radius's rho**k.
+radius (orthogonal, or a random Gaussian matrix), runs it on 16 random one-hot sequences scaled
+by the input scale, and plots :func:`backproplab.diagnostics.gradient_through_time` with the
+bound sigma_max**k and the spectral radius's rho**k. It follows the hand: one update is a
+forward and backward pass through at most 120 steps and a redraw of three curves.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import numpy as np
 from ..data import make_memory_task
 from ..diagnostics import gradient_through_time
 from ..recurrent import RNN
-from ._base import Explorer, dropdown, float_slider, fmt, int_slider
+from ._base import (Explorer, dropdown, float_slider, fmt, int_slider, lean_log_axis,
+                    steady_log_range)
 
 __all__ = ["rnn_gradient_explorer", "RNNGradientExplorer", "recurrent_matrix"]
 
-HIDDEN, SYMBOLS, BATCH, SEED = 32, 4, 64, 0
+HIDDEN, SYMBOLS, BATCH, SEED = 32, 4, 16, 0
+MAX_STEPS = 120
 WEIGHTS = ("orthogonal", "random (Gaussian)")
 
 
@@ -48,6 +51,14 @@ class RNNGradientExplorer(Explorer):
 
     name = "rnn-gradient-explorer"
     title = "Backpropagation through time: the gradient k steps back, for a fresh RNN(4, 32)"
+    question = ("at ρ = 0.9 with orthogonal weights, how much of the gradient at the last step "
+                "is left 59 steps back: about 0.9^59 ≈ 0.002, more, or less? And at ρ = 1.5?")
+    look_for = ("the measured curve against the dashed bound σ_max^k. With orthogonal weights "
+                "every singular value is ρ, so the curve falls below the bound only because "
+                "tanh′ < 1; with random weights σ_max is about 2ρ and the bound is loose. "
+                "Then raise the input scale at ρ = 1.5: saturated units (tanh′ near 0) turn "
+                "an exploding curve into a vanishing one.")
+    live = True
     figsize = (9.6, 3.6)
 
     def make_controls(self):
@@ -55,7 +66,7 @@ class RNNGradientExplorer(Explorer):
             "rho": float_slider("spectral radius ρ of W_hh", 0.9, 0.2, 4.0, 0.1),
             "weights": dropdown("W_hh", list(WEIGHTS), "orthogonal"),
             "input_scale": float_slider("input scale", 1.0, 0.0, 10.0, 0.5),
-            "steps": int_slider("sequence length T", 60, 5, 120, 5),
+            "steps": int_slider("sequence length T", 60, 5, MAX_STEPS, 5),
         }
 
     def control_rows(self):
@@ -72,7 +83,8 @@ class RNNGradientExplorer(Explorer):
         X, _ = make_memory_task(BATCH, steps - 1, SYMBOLS, seed=SEED + 2)
         X *= scale
         curve = gradient_through_time(rnn, X)
-        slope = float(np.mean(1 - rnn(X) ** 2))  # the average tanh' factor of the Jacobians
+        states = rnn.cache[2]  # the hidden states of that forward pass, (N, T, H)
+        slope = float(np.mean(1 - states ** 2))  # the average tanh' factor of the Jacobians
         reach = float(curve[-1])
         per_step = reach ** (1.0 / (steps - 1)) if reach > 0 else 0.0
         if per_step < 0.9:
@@ -87,21 +99,56 @@ class RNNGradientExplorer(Explorer):
                 "radius": float(np.abs(np.linalg.eigvals(W)).max()),
                 "tanh_slope": slope, "verdict": verdict}
 
-    def draw(self, fig):
-        from ..plotting import plot_gradient_through_time
+    def scene(self):  # the legend names the kind of W_hh
+        return self.values["weights"]
+
+    def build(self, fig):
         from ..plotting._style import OKABE_ITO
 
         v = self.values
-        k = np.arange(v["steps"])
         ax = fig.subplots()
         fig.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.88)
-        label = f"measured, {v['weights']} W_hh"
-        plot_gradient_through_time({label: v["curve"]}, {label: v["sigma_max"] ** k}, ax=ax,
-                                   title=f"ρ = {fmt(v['rho'], 3)}, σ_max = "
-                                         f"{fmt(v['sigma_max'], 3)}, input scale "
-                                         f"{fmt(v['input_scale'], 3)}, T = {v['steps']}")
-        ax.plot(k, v["radius"] ** k, color=OKABE_ITO["orange"], ls=":", lw=1.5, label="ρ^k")
-        ax.legend(loc="best")
+        empty = np.full(MAX_STEPS, np.nan)
+        k = np.arange(MAX_STEPS)
+        (self._curve,) = ax.plot(k, empty, color=OKABE_ITO["blue"],
+                                 label=f"measured, {v['weights']} W_hh")
+        (self._bound,) = ax.plot(k, empty, color=OKABE_ITO["blue"], ls="--", lw=1.2,
+                                 label="bound σ_max^k")
+        (self._rho,) = ax.plot(k, empty, color=OKABE_ITO["orange"], ls=":", lw=1.5,
+                               label="ρ^k" + (" (= σ_max^k)" if v["weights"] == "orthogonal"
+                                               else ""))
+        self.moving(self._curve, self._bound, self._rho)
+        ax.set_yscale("log")
+        ax.set_xlim(0, MAX_STEPS - 1)
+        ax.set(xlabel="steps back in time k",
+               ylabel="||δh_(T-k)|| / ||δh_T|| (log scale)")
+        self._ylim = None
+        self._limits(ax)
+        ax.legend(loc="lower left")  # a fixed place: "best" would follow the curves
+        self._title = self.moving(ax.set_title(" ", fontsize=10))
+
+    def _limits(self, ax):
+        """Keep the y range while the curve fits it; True if it changed."""
+        curve = self.values["curve"]
+        ylim = steady_log_range(curve[curve > 1e-300], self._ylim, margin=0.1)
+        if ylim == self._ylim:
+            return False
+        ax.set_ylim(*ylim)
+        lean_log_axis(ax.yaxis)
+        self._ylim = ylim
+        return True
+
+    def refresh(self):
+        v = self.values
+        k = np.arange(v["steps"])
+        with np.errstate(over="ignore"):
+            self._curve.set_data(k, np.where(v["curve"] > 1e-300, v["curve"], np.nan))
+            self._bound.set_data(k, v["sigma_max"] ** k)
+            self._rho.set_data(k, v["radius"] ** k)
+        self._title.set_text(f"ρ = {fmt(v['rho'], 3)}, σ_max = {fmt(v['sigma_max'], 3)}, "
+                             f"input scale {fmt(v['input_scale'], 3)}, T = {v['steps']}")
+        if self._limits(self._curve.axes):  # the curve left the axis: a new background
+            self.restage()
 
     def readout_html(self):
         v = self.values

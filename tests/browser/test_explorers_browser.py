@@ -67,6 +67,7 @@ EXPLORERS: dict[str, tuple[str, object] | None] = {
     "backprop-stepper": ("button", r"\bnext\b"),
     "vanishing-gradient-explorer": ("slider", 0),  # depth
     "overfitting-explorer": ("slider", 0),         # polynomial degree
+    "rnn-gradient-explorer": ("slider", 0),        # spectral radius
 }
 # the control dragged: a slider with room for DRAG_STEPS steps from where it starts (the
 # stepper: DRAG_STEPS clicks on Next, Back and Reset when it reaches an end)
@@ -77,10 +78,12 @@ DRAGGED: dict[str, tuple[int, str]] = {  # (index among the enabled sliders, con
     "backprop-stepper": (None, "step"),              # 10 x Next, 10 x Back
     "vanishing-gradient-explorer": (0, "depth"),     # 2 .. 30: the way with room for 20
     "overfitting-explorer": (1, "n_train"),          # 15 -> 35
+    "rnn-gradient-explorer": (0, "rho"),             # 0.9 -> 2.9
 }
 STEPS = 7            # single steps timed per explorer
 DRAG_STEPS = 20      # positions in a drag
-DRAG_PACES_MS = (25, 50)  # between two positions: a brisk drag (0.5 s) and a slower one (1 s)
+# between two positions: 50 ms (a 1 s drag); BPL_DRAG_PACES_MS=25,50 adds a brisk one (0.5 s)
+DRAG_PACES_MS = tuple(int(p) for p in os.environ.get("BPL_DRAG_PACES_MS", "50").split(","))
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -219,3 +219,19 @@ def test_the_exercise_is_found_from_metadata_then_file_name():
     assert find_exercise(nb, "03_mlp_extra-alice.ipynb", names) == "03_mlp_extra"
     assert find_exercise(None, "alice.ipynb", names) is None
     assert find_exercise(None, "alice.ipynb", {"00_demo": None}) == "00_demo"
+
+
+def test_numpy_1_warning_about_a_failed_comparison_gets_the_axis_hint():
+    """NumPy 1.x answers `a == b` for unbroadcastable shapes with False and a warning where
+    NumPy 2 raises: the note names the likely cause either way."""
+    import warnings as _warnings
+
+    from backproplab.grading.feedback import describe_warning
+
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        _warnings.warn("elementwise comparison failed; this will raise an error in the future.",
+                       DeprecationWarning)
+    note = describe_warning(caught[0])
+    assert note.startswith("note: DeprecationWarning: elementwise comparison failed")
+    assert "wrong axis" in note

@@ -101,7 +101,14 @@ _NUMPY_HINTS = {
                    "factors in the wrong order?",
     "truth value of an array": "an if, and, or, max() or min() applied to a whole array: "
                                "NumPy needs np.maximum, np.where, & and |",
+    # NumPy before 2.0 warns (and answers False) where NumPy 2 raises "could not be broadcast"
+    "elementwise comparison failed": "two arrays of different shapes compared with ==: an "
+                                     "argmax, sum or mean over the wrong axis?",
 }
+
+
+def _numpy_hint(message):
+    return next((h for key, h in _NUMPY_HINTS.items() if key in message), None)
 
 
 def describe_exception(exc):
@@ -110,13 +117,16 @@ def describe_exception(exc):
     text = f"{type(exc).__name__}: {shorten(exc)}" if str(exc) else type(exc).__name__
     where = describe_location(exc)
     text = f"{text} ({where})" if where else text
-    hint = next((h for key, h in _NUMPY_HINTS.items() if key in str(exc)), None)
+    hint = _numpy_hint(str(exc))
     return f"{text}; {hint}" if hint and isinstance(exc, ValueError) else text
 
 
 def describe_warning(warning):
-    """"note: RuntimeWarning: overflow encountered in exp"."""
-    return f"note: {warning.category.__name__}: {shorten(warning.message, 100)}"
+    """"note: RuntimeWarning: overflow encountered in exp", and the likely cause where NumPy's
+    warning has one."""
+    text = f"note: {warning.category.__name__}: {shorten(warning.message, 100)}"
+    hint = _numpy_hint(str(warning.message))
+    return f"{text}; {hint}" if hint else text
 
 
 def part_lines(result, title):

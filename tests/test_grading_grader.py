@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,9 @@ import pytest
 
 import backproplab.grading.parts.demo as demo_parts
 from backproplab.cli import main
-from backproplab.grading.execute import OK, execute_notebook
+from nbclient import NotebookClient
+
+from backproplab.grading.execute import OK, _GradingClient, execute_notebook
 from backproplab.grading.generate import make_exercise
 from backproplab.grading.limits import Limits
 from fixtures.grading.submissions import SOLUTION, solution, write_submissions
@@ -67,7 +70,9 @@ def batch(tmp_path_factory):
 
 
 def scores(batch, student):
-    return {p["grade_id"]: p["score"] for p in batch["by_student"][student]["parts"]}
+    entry = batch["by_student"][student]
+    assert entry["error"] is None, entry  # so a failure says why it was not graded
+    return {p["grade_id"]: p["score"] for p in entry["parts"]}
 
 
 def messages(batch, student, gid):
@@ -122,6 +127,28 @@ def test_the_generated_exercise_runs_without_error():
         "demo_mse_grad (the gradient of the mean squared error): not attempted yet (0/2 points)",
         "demo_linear_grad (the backward pass of a linear layer y = x @ W): not attempted yet "
         "(0/3 points)"]]
+
+
+def test_a_kernel_that_cannot_bind_its_port_is_started_again(monkeypatch):
+    # The port race of jupyter_client#487, made certain: the first kernel is given a port
+    # that another socket holds, so it dies before it runs anything.
+    created = []
+
+    def create_kernel_manager(client):
+        km = NotebookClient.create_kernel_manager(client)
+        if not created:
+            km.cache_ports, km.shell_port = False, taken.getsockname()[1]
+        created.append(km)
+        return km
+
+    monkeypatch.setattr(_GradingClient, "create_kernel_manager", create_kernel_manager)
+    nb = solution()
+    with socket.socket() as taken, tempfile.TemporaryDirectory() as tmp:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        runs, deaths = execute_notebook(nb, tmp, Limits(timeout=30))
+    assert len(created) == 2 and deaths == 0
+    assert {run.status for run in runs.values()} == {OK}
 
 
 def test_a_planted_bug_loses_that_parts_points_and_the_feedback_names_it(batch):

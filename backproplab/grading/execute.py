@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 from collections import deque
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 
 from nbclient import NotebookClient
@@ -32,6 +33,9 @@ _LOG.addHandler(logging.NullHandler())  # nbclient logs every timeout: the repor
 
 # check() results are kept outside the output caps, within reason (a forged flood is not).
 _RESULT_SIZE, _RESULTS_PER_CELL = 50_000, 10
+
+# Tries to start a kernel before a submission is reported as ungradable.
+_START_ATTEMPTS = 3
 
 # The kernel's environment besides the grading flag: one BLAS thread (jobs run in parallel, and
 # each thread reserves address space that counts against the memory limit), two malloc arenas.
@@ -180,6 +184,31 @@ class _GradingClient(NotebookClient):
         return process.poll() if process is not None else None
 
 
+@contextmanager
+def _started_kernel(client, **kwargs):
+    """``client.setup_kernel(**kwargs)``, starting the kernel again (with new ports) when it
+    fails to start: jupyter_client picks free ports before the kernel binds them, so with many
+    kernels starting at once another process can take one in between (jupyter_client#487),
+    and the kernel dies before it ran anything. That is the machine's fault, not the
+    student's: a submission must not score 0 for it."""
+    for attempt in range(1, _START_ATTEMPTS + 1):
+        kernel = ExitStack()
+        try:
+            kernel.enter_context(client.setup_kernel(**kwargs))
+        except Exception as exc:  # RuntimeError("Kernel died before replying...") and the like
+            _LOG.warning("the kernel failed to start (attempt %d): %s", attempt, exc)
+            if client.km is not None:  # nbclient drops it when the client failed, not always
+                with suppress(Exception):
+                    client._cleanup_kernel()
+            client.km = client.kc = None  # a fresh kernel manager picks fresh ports
+            if attempt == _START_ATTEMPTS:
+                raise
+            continue
+        with kernel:  # shut down when the body is done
+            yield
+        return
+
+
 def execute_notebook(nb, cwd, limits, env=None):
     """Execute the code cells of ``nb`` in place (outputs stored in it), in a kernel whose
     working directory is ``cwd``. Returns ({cell index: CellRun}, number of kernel deaths).
@@ -193,8 +222,8 @@ def execute_notebook(nb, cwd, limits, env=None):
     runs, worked, deaths = {}, [], 0
     while pending:
         # The kernel's own stdout/stderr (not the notebook's) would litter the terminal.
-        with client.setup_kernel(cwd=str(cwd), env=kernel_env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL):
+        with _started_kernel(client, cwd=str(cwd), env=kernel_env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL):
             if client.run_cells(pending, worked, runs):
                 break
         deaths += 1

@@ -114,7 +114,10 @@ OTHERS = [
      False),  # K = 1 has no mask: that test passes
     ("ex04_backward_layers", "dZ = dA * (Z[l - 1] > 0)", "dZ = dA * (dA > 0)",
      "a ReLU mask from the wrong tensor (dA > 0", False),
-    ("ex04_backward_layers", "dW[l] = A[l - 1].T @ dZ", "dW[l] = A[l].T @ dZ", "KeyError", True),
+    ("ex04_backward_layers", "dW[l] = A[l - 1].T @ dZ", "dW[l] = A[l].T @ dZ",
+     "layer l's input is A[l - 1] (A[l] is its output)", True),
+    ("ex04_backward_layers", "db[l] = dZ.sum(axis=0)", "db[l] = dZ.sum(axis=1)",
+     "db summed over the wrong axis", True),
     ("ex04_backward_layers", "for l in range(len(W), 0, -1):", "for l in range(len(W), 1, -1):",
      "did the loop stop before layer 1?", True),
     ("ex04_overfit", "        model.zero_grad()                                   # gradients "

@@ -228,7 +228,8 @@ def _loop_twin(W, cache, dZ, bug):
         for l in range(K, 0, -1):
             A_in = A[l] if bug == "A[l]" else A[l - 1]
             dW[l] = dZ.T @ A_in if bug == "transposed" else A_in.T @ dZ
-            db[l] = dZ.mean(axis=0) if bug == "db mean" else dZ.sum(axis=0)
+            db[l] = {"db mean": dZ.mean(axis=0),
+                     "db axis": dZ.sum(axis=1)}.get(bug, dZ.sum(axis=0))
             if bug == "1/N again":
                 dW[l], db[l] = dW[l] / len(dZ), db[l] / len(dZ)
             dA = dZ @ W[l].T
@@ -258,6 +259,8 @@ _LOOP_BUGS = {
     "transposed": "a transposed weight gradient (dZ.T @ A[l - 1] instead of A[l - 1].T @ dZ)",
     "A[l]": "the wrong activation in dW (A[l] instead of A[l - 1], the layer's input)",
     "db mean": "db not summed over the batch (the mean over the batch instead of the sum)",
+    "db axis": "db summed over the wrong axis (axis=1 gives one number per example; b has one "
+               "per unit: axis=0)",
     "1/N again": "divided by N again (dZ already holds the 1/N of the loss)",
     "dX = dZ": "dX taken from the last dZ instead of dZ @ W[1].T",
 }
@@ -303,7 +306,14 @@ def _copied(W, cache):
 def _run_loop(backward_layers, W, cache, dZ):
     def run():
         W_, cache_ = _copied(W, cache)
-        out = backward_layers(W_, cache_, dZ.copy())
+        K = len(W)
+        try:
+            out = backward_layers(W_, cache_, dZ.copy())
+        except KeyError as exc:  # a layer index off by one: say which indices exist
+            raise AssertionError(
+                f"raised KeyError: {exc}: the cache holds A[0] = X .. A[{K - 1}] and Z[1] .. "
+                f"Z[{K}], so layer l's input is A[l - 1] (A[l] is its output) and the mask "
+                "before layer l (for l > 1) is Z[l - 1] > 0") from exc
         if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[0], dict)
                 and isinstance(out[1], dict)):
             raise AssertionError("backward_layers must return (dW, db, dX): two dicts keyed by "

@@ -34,6 +34,16 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@contextlib.contextmanager
+def _tempdir(path):
+    """tempfile's folder is ``path`` inside the block (this process only)."""
+    saved, tempfile.tempdir = tempfile.tempdir, str(path)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     """Grade every fixture submission in one CLI run; the outputs, and the files' hashes."""
@@ -47,8 +57,11 @@ def batch(tmp_path_factory):
     paths = write_submissions(root / "submissions", (module, source / SOLUTION.name))
     before = {name: _digest(path) for name, path in paths.items()}
     out, err = io.StringIO(), io.StringIO()
+    backups = root / "tmp"  # where the grader keeps the files it restores: not the real /tmp
+    backups.mkdir()
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                _tempdir(backups):
             code = main(["grade", str(root / "submissions"), "--source", str(source),
                          "--jobs", "2", "--timeout", "3", "--json", str(root / "report.json"),
                          "--csv", str(root / "gradebook.csv"), "--feedback", str(root / "fb")])
@@ -216,8 +229,8 @@ def test_hostile_edit_of_the_course_files_is_undone_and_flagged(batch):
     entry = batch["by_student"]["tamper_course"]
     assert entry["flagged"] and scores(batch, "tamper_course") == FULL
     assert "FLAGGED: it wrote the course's grading files: " in warnings(batch, "tamper_course")
-    assert "demo.py restored (the changed version is in /tmp/backproplab-changed-" in \
-        warnings(batch, "tamper_course")
+    assert f"demo.py restored (the changed version is in {batch['root']}/tmp/backproplab-changed-" \
+        in warnings(batch, "tamper_course")
     assert "00_demo.ipynb restored" in warnings(batch, "tamper_course")
     assert "written by tamper_course: " in batch["err"]
     flagged = sorted(s for s, entry in batch["by_student"].items() if entry["flagged"])

@@ -10,8 +10,8 @@ import csv
 import hashlib
 import io
 import json
+import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,8 +20,6 @@ import pytest
 
 import backproplab.grading.parts.demo as demo_parts
 from backproplab.cli import main
-from nbclient import NotebookClient
-
 from backproplab.grading.execute import OK, _GradingClient, execute_notebook
 from backproplab.grading.generate import make_exercise
 from backproplab.grading.limits import Limits
@@ -142,25 +140,25 @@ def test_the_generated_exercise_runs_without_error():
         "(0/3 points)"]]
 
 
-def test_a_kernel_that_cannot_bind_its_port_is_started_again(monkeypatch):
-    # The port race of jupyter_client#487, made certain: the first kernel is given a port
-    # that another socket holds, so it dies before it runs anything.
-    created = []
+def test_a_kernel_that_cannot_bind_its_socket_is_started_again(monkeypatch):
+    # Kernels talk over Unix sockets in a folder of their own (no TCP port races); a kernel
+    # that fails to start anyway is started again. Made certain here: the first kernel's
+    # shell socket path is taken by a folder, so it dies before it runs anything.
+    created, create = [], _GradingClient.create_kernel_manager
 
     def create_kernel_manager(client):
-        km = NotebookClient.create_kernel_manager(client)
+        km = create(client)
         if not created:
-            km.cache_ports, km.shell_port = False, taken.getsockname()[1]
+            km.shell_port = 99
+            os.mkdir(f"{km.ip}-99")
         created.append(km)
         return km
 
     monkeypatch.setattr(_GradingClient, "create_kernel_manager", create_kernel_manager)
     nb = solution()
-    with socket.socket() as taken, tempfile.TemporaryDirectory() as tmp:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
+    with tempfile.TemporaryDirectory() as tmp:
         runs, deaths = execute_notebook(nb, tmp, Limits(timeout=30))
-    assert len(created) == 2 and deaths == 0
+    assert [km.transport for km in created] == ["ipc", "ipc"] and deaths == 0
     assert {run.status for run in runs.values()} == {OK}
 
 

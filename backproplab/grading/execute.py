@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import subprocess
+import tempfile
 from collections import deque
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
@@ -74,7 +75,7 @@ def _output_size(content):
 class _GradingClient(NotebookClient):
     """nbclient with output caps, an interrupt-then-kill timeout, and a silent mode."""
 
-    def __init__(self, nb, limits):
+    def __init__(self, nb, limits, sockets):
         super().__init__(nb, timeout=limits.timeout, interrupt_on_timeout=True,
                          allow_errors=True, store_widget_state=False, record_timing=False,
                          kernel_name="python3", log=_LOG,
@@ -82,6 +83,7 @@ class _GradingClient(NotebookClient):
                          # Parallel kernels would queue on one shared history database.
                          extra_arguments=["--HistoryManager.enabled=False"])
         self.limits = limits
+        self.sockets = sockets  # a folder of this client's own, for the kernel's sockets
         self.silent = False  # re-running earlier cells: outputs are dropped
         self.cell_chars, self.total_chars = {}, 0
         self.results = {}  # check() results kept per cell
@@ -89,6 +91,17 @@ class _GradingClient(NotebookClient):
         self.reply = None
         self.timed_out = self.interrupted = False
         self.on_cell_executed = self._remember_reply
+
+    def create_kernel_manager(self):
+        """nbclient's kernel manager, talking to its kernel over Unix sockets in this client's
+        own folder instead of TCP ports. jupyter_client picks free TCP ports before the kernel
+        binds them, and with many kernels starting at once (parallel jobs) another process can
+        take one in between (jupyter_client#487): the kernel dies, or the client waits a minute
+        for an answer from a kernel that is not its own. A socket file has no such race."""
+        km = super().create_kernel_manager()
+        km.transport, km.cache_ports = "ipc", False
+        km.ip = os.path.join(self.sockets, "kernel")
+        return km
 
     def _remember_reply(self, cell, cell_index, execute_reply):
         self.reply = execute_reply
@@ -186,11 +199,9 @@ class _GradingClient(NotebookClient):
 
 @contextmanager
 def _started_kernel(client, **kwargs):
-    """``client.setup_kernel(**kwargs)``, starting the kernel again (with new ports) when it
-    fails to start: jupyter_client picks free ports before the kernel binds them, so with many
-    kernels starting at once another process can take one in between (jupyter_client#487),
-    and the kernel dies before it ran anything. That is the machine's fault, not the
-    student's: a submission must not score 0 for it."""
+    """``client.setup_kernel(**kwargs)``, starting the kernel again (with a new kernel manager)
+    when it fails to start before it has run anything: a busy or odd machine's doing, not the
+    student's, so a submission must not score 0 for it."""
     for attempt in range(1, _START_ATTEMPTS + 1):
         kernel = ExitStack()
         try:
@@ -215,20 +226,22 @@ def execute_notebook(nb, cwd, limits, env=None):
 
     ``env``: extra environment variables for the kernel.
     """
-    client = _GradingClient(nb, limits)
     kernel_env = {**os.environ, **_KERNEL_ENV, **(env or {})}
     pending = deque(i for i, cell in enumerate(nb.cells)
                     if cell.cell_type == "code" and cell.source.strip())
     runs, worked, deaths = {}, [], 0
-    while pending:
-        # The kernel's own stdout/stderr (not the notebook's) would litter the terminal.
-        with _started_kernel(client, cwd=str(cwd), env=kernel_env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL):
-            if client.run_cells(pending, worked, runs):
+    # A short path of its own: a Unix socket's path may not exceed 104-108 bytes.
+    with tempfile.TemporaryDirectory(prefix="bpl-") as sockets:
+        client = _GradingClient(nb, limits, sockets)
+        while pending:
+            # The kernel's own stdout/stderr (not the notebook's) would litter the terminal.
+            with _started_kernel(client, cwd=str(cwd), env=kernel_env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+                if client.run_cells(pending, worked, runs):
+                    break
+            deaths += 1
+            if deaths > limits.max_restarts:
+                for index in pending:
+                    runs[index] = CellRun(index, SKIPPED, "not run: the kernel died too often")
                 break
-        deaths += 1
-        if deaths > limits.max_restarts:
-            for index in pending:
-                runs[index] = CellRun(index, SKIPPED, "not run: the kernel died too often")
-            break
     return runs, deaths

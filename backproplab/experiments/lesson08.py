@@ -236,11 +236,33 @@ def error_analysis(model):
 
 
 def mistakes_by_cause(seed, **settings_):
-    """How many held-out mistakes a run makes, and how many of each cause of
-    :data:`CAUSES`: ``{"mistakes": n, cause: count, ...}``."""
-    causes = error_analysis(run(train, seed, **settings_)["model"])["cause"]
-    return {"mistakes": len(causes),
+    """How many held-out mistakes a run makes, how many of them are validation images, and
+    how many of each cause of :data:`CAUSES`: ``{"mistakes": n, "val": n_val, cause: count,
+    ...}``."""
+    mistakes = error_analysis(run(train, seed, **settings_)["model"])
+    causes, where = mistakes["cause"], held_out()[3]
+    return {"mistakes": len(causes), "val": int(np.sum(where[mistakes["index"]] == "val")),
             **{name: int(np.sum(causes == i)) for i, name in enumerate(CAUSES)}}
+
+
+# ------------------------------------------------------------------ the first layer
+
+
+def first_layer(seed, weight_decays=(0.0, 1e-3), epochs=EPOCHS):
+    """What weight decay does to the first layer's weights W (64, 128), for each weight decay
+    (Adam, lr 1e-3): the largest |W| on the pixels blank in every training image
+    (``blank_max``), whether those rows still hold their initial values (``blank_kept``), and
+    the mean |W| on the other pixels (``other_mean``), each ``{wd: value}``."""
+    blank = np.ptp(digits().raw_train, axis=0) == 0
+    manual_seed(seed)
+    W0 = make_mlp()[0].W.data                 # the initial weights train() starts from
+    result = {"blank_max": {}, "blank_kept": {}, "other_mean": {}}
+    for wd in weight_decays:
+        W = run(train, seed, **settings(weight_decay=wd, epochs=epochs))["model"][0].W.data
+        result["blank_max"][wd] = float(np.abs(W[blank]).max())
+        result["blank_kept"][wd] = bool(np.array_equal(W[blank], W0[blank]))
+        result["other_mean"][wd] = float(np.abs(W[~blank]).mean())
+    return result
 
 
 # ------------------------------------------------------------------ the claims of the lesson
@@ -288,6 +310,16 @@ ERRORS = [
     Claim("'looks like another digit' and 'an unusual way of writing it' each account for at "
           "least a quarter of them", mistakes_by_cause, settings=FINAL,
           each=lambda r: min(r[CAUSES[0]], r[CAUSES[1]]) >= r["mistakes"] / 4),
+    Claim("at least three quarters of them are validation images", mistakes_by_cause,
+          settings=FINAL, each=lambda r: r["val"] >= 0.75 * r["mistakes"]),
+]
+WEIGHTS = [
+    Claim("without weight decay the first-layer weights of the blank pixels keep their initial "
+          "values; with weight decay 1e-3 they end below 0.001 in size", first_layer,
+          each=lambda r: r["blank_kept"][0.0] and r["blank_max"][1e-3] < 1e-3),
+    Claim("with weight decay 1e-3 the other first-layer weights are on average less than half "
+          "as large as without it", first_layer,
+          each=lambda r: r["other_mean"][1e-3] < r["other_mean"][0.0] / 2),
 ]
 CALIBRATION = [
     Claim("the final model's expected calibration error on the test set is below 0.03",
@@ -316,9 +348,10 @@ ABLATION_CLAIMS = [
           each=lambda r: r["+ L2 = the final model"]["val_loss"]
           < min(row["val_loss"] for name, row in r.items() if name != "+ L2 = the final model")),
 ]
-CLAIMS = TRAINING + WEIGHT_DECAY + TEST + ERRORS + CALIBRATION + ABLATION_CLAIMS
+CLAIMS = TRAINING + WEIGHT_DECAY + TEST + ERRORS + CALIBRATION + WEIGHTS + ABLATION_CLAIMS
 
 # settings that break a claim on purpose (one seed each): networks trained for an epoch or two
 SABOTAGE = [(CLAIMS.index(TEST[0]), {"epochs": 1}),
             (CLAIMS.index(CALIBRATION[0]), {"epochs": 1}),
+            (CLAIMS.index(WEIGHTS[0]), {"epochs": 1}),
             (CLAIMS.index(ABLATION_CLAIMS[2]), {"epochs": 2})]

@@ -80,6 +80,9 @@ def test_small_radius_vanishes_large_explodes_and_saturation_tames_it(explorer):
     mild = explorer.set(input_scale=1.0)
     assert strong["tanh_slope"] < mild["tanh_slope"]   # larger inputs: flatter tanh
     assert strong["reach"] < 1e-2 < 1 < mild["reach"]
+    # only 1.06 a step, but 30 times the gradient 59 steps back: the verdict says exploding
+    assert mild["per_step"] < 1.1 and mild["verdict"].startswith("exploding")
+    assert strong["verdict"].startswith("vanishing")
     assert explorer.png != picture
     assert f"{mild['tanh_slope']:.2f}" in explorer.readout.value
 

@@ -10,20 +10,49 @@ whose kernel starts with numpy's SIMD dispatch lowered and OpenBLAS on another k
 (``tools/foreign_fp.py``), against the same stored outputs. A checked number that depends on
 the last bits of a float, and so would differ on a student's CPU, fails the second pass.
 ``-k "not foreign"`` runs the native pass only; ``-k foreign`` the foreign one.
+
+nbval's kernels talk over Unix sockets in a folder of this process's own instead of TCP ports,
+as the grader's do: jupyter_client picks free ports before a kernel binds them, and with the
+test workers and the grader starting kernels at once, another process can take one in between
+(jupyter_client#487); the kernel then dies, or its client waits a minute for the wrong one.
 """
 
+import atexit
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
+import nbval.kernel
+from jupyter_client.manager import KernelManager
 from nbval.plugin import IPyNbFile
+from traitlets import default
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 sys.path.insert(0, str(Path(__file__).parent / "tools"))
 import foreign_fp  # noqa: E402  (tools/ is not a package)
+
+if os.name == "posix":
+    _SOCKETS = tempfile.mkdtemp(prefix="bpl-")  # short: a socket's path has at most 104 bytes
+    atexit.register(shutil.rmtree, _SOCKETS, ignore_errors=True)
+
+    class _SocketKernelManager(KernelManager):
+        """jupyter_client's KernelManager on Unix sockets (absolute paths: the kernel runs in
+        the notebook's folder)."""
+
+        @default("transport")
+        def _transport_default(self):
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self):
+            return os.path.join(_SOCKETS, "kernel")
+
+    nbval.kernel.KernelManager = _SocketKernelManager
 
 FOREIGN = "foreign-fp"
 _foreign = {}  # env and description, computed once per process

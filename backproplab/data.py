@@ -210,14 +210,17 @@ def make_xor(n_samples=200, noise=0.1, seed=0):
 
 # --------------------------------------------------------------------------- sequences
 
-def make_memory_task(n_samples=1000, gap=10, n_symbols=4, seed=0):
-    """Sequences whose label is their first symbol, seen ``gap`` steps before the end.
+def make_memory_task(n_samples=1000, gap=10, n_symbols=4, seed=0, length=None):
+    """Sequences whose label is the symbol seen ``gap`` steps before the end (by default
+    their first symbol).
 
-    Each sequence has ``gap + 1`` steps, and every step shows one of ``n_symbols`` symbols,
-    drawn uniformly at random, as a one-hot vector. The label is the symbol of the *first*
-    step: a recurrent network that reads the whole sequence and answers at the end must
-    carry it across ``gap`` steps of distracting symbols (Bengio, Simard and Frasconi 1994
-    studied tasks of this kind). Chance accuracy is ``1 / n_symbols``.
+    Each sequence has ``length`` steps (default ``gap + 1``), and every step shows one of
+    ``n_symbols`` symbols, drawn uniformly at random, as a one-hot vector. The label is the
+    symbol of step ``length - 1 - gap``; by default the *first* step: a recurrent network
+    that reads the whole sequence and answers at the end must carry it across ``gap`` steps
+    of distracting symbols (Bengio, Simard and Frasconi 1994 studied tasks of this kind).
+    A longer ``length`` adds steps before it: little to remember, but backpropagation runs
+    through all of them. Chance accuracy is ``1 / n_symbols``.
 
     Parameters
     ----------
@@ -229,21 +232,24 @@ def make_memory_task(n_samples=1000, gap=10, n_symbols=4, seed=0):
         Size of the alphabet (>= 2), also the number of classes.
     seed : int
         Seed for ``np.random.default_rng``.
+    length : int, optional
+        Steps T of each sequence (>= gap + 1); default ``gap + 1``.
 
     Returns
     -------
-    X : ndarray, shape (n_samples, gap + 1, n_symbols), float64
+    X : ndarray, shape (n_samples, T, n_symbols), float64
         One-hot symbols, batch first: ``X[n, t]`` is step t of sequence n.
     y : ndarray, shape (n_samples,), int64
-        The first symbol of each sequence, ``X[:, 0].argmax(axis=1)``.
+        The symbol ``gap`` steps before the end, ``X[:, T - 1 - gap].argmax(axis=1)``.
     """
     n_samples = _check_int("n_samples", n_samples, 1)
     gap = _check_int("gap", gap, 0)
     n_symbols = _check_int("n_symbols", n_symbols, 2)
-    symbols = np.random.default_rng(seed).integers(0, n_symbols, size=(n_samples, gap + 1))
-    X = np.zeros((n_samples, gap + 1, n_symbols))
+    length = gap + 1 if length is None else _check_int("length", length, gap + 1)
+    symbols = np.random.default_rng(seed).integers(0, n_symbols, size=(n_samples, length))
+    X = np.zeros((n_samples, length, n_symbols))
     np.put_along_axis(X, symbols[..., None], 1.0, axis=2)
-    return X, symbols[:, 0].astype(np.int64)
+    return X, symbols[:, length - 1 - gap].astype(np.int64)
 
 
 # --------------------------------------------------------------------------- regression

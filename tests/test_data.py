@@ -421,6 +421,19 @@ def test_memory_task_is_one_hot_and_labelled_by_the_first_symbol():
     assert not np.array_equal(data.make_memory_task(200, 7, 3, seed=5)[1], y)
 
 
+def test_memory_task_longer_than_the_gap_labels_the_symbol_gap_steps_before_the_end():
+    X, y = data.make_memory_task(n_samples=300, gap=2, n_symbols=4, seed=3, length=50)
+    assert X.shape == (300, 50, 4)
+    np.testing.assert_array_equal(y, X[:, 47].argmax(axis=1))
+    assert np.mean(y == X[:, 0].argmax(axis=1)) < 0.5  # not the first symbol any more
+    # the default length is gap + 1, and giving it changes nothing
+    for a, b in zip(data.make_memory_task(20, 7, 3, seed=4),
+                    data.make_memory_task(20, 7, 3, seed=4, length=8)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError):
+        data.make_memory_task(gap=5, length=5)  # the labelled step would be before the start
+
+
 def test_memory_task_gap_zero_and_bad_arguments():
     X, y = data.make_memory_task(n_samples=5, gap=0, seed=0)
     assert X.shape == (5, 1, 4)

@@ -18,6 +18,13 @@ them, and the clipping experiment runs on gap 5. Every claim below held in 105 r
 setting with 1e-15 relative noise on the initial weights (a stand-in for another CPU), with
 margin: e.g. the unclipped runs at gap 5 reached accuracy 0.68 at most, the clipped ones a
 loss of 1.55 at most.
+
+Clipping on a long sequence: 50 steps whose label is the symbol 2 steps before the end (little
+to remember, but the gradient runs back through all 50 steps), 100 steps of training at lr 1.
+In 20 runs per setting with 1e-15 relative noise on the initial weights, and on seeds 0 to 4
+with numpy's SIMD and OpenBLAS lowered as in the foreign pass, the unclipped runs reached a
+largest loss of at least 13.2 and an accuracy of at most 0.34; the clipped ones a largest loss
+of at most 1.52 and an accuracy of 1.00.
 """
 
 import numpy as np
@@ -35,6 +42,9 @@ STEPS, BATCH = 300, 64
 PLAIN = {"lr": 0.1}  # the plain recipe: no clipping
 FAST = {"gap": 5, "lr": 1.0}  # ten times the learning rate, on a gap the plain recipe learns
 CLIPPED = {**FAST, "clip": 0.1}
+# A long sequence: 50 steps, the label 2 steps before the end; 100 steps of training at lr 1
+LONG = {"gap": 2, "length": 50, "lr": 1.0, "steps": 100}
+LONG_CLIPPED = {**LONG, "clip": 0.1}
 
 
 def memory_model(seed, hidden=HIDDEN):
@@ -55,9 +65,10 @@ class GradientNorms(Callback):
         self.values.append(float(np.sqrt(sum(np.sum(g * g) for g in grads))))
 
 
-def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH):
-    """Train :func:`memory_model` on the memory task with ``gap``; SGD with momentum 0.9 at
-    ``lr``, gradients clipped to norm ``clip`` (None: not clipped).
+def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH, length=None):
+    """Train :func:`memory_model` on the memory task with ``gap`` (sequences of ``length``
+    steps, default ``gap + 1``); SGD with momentum 0.9 at ``lr``, gradients clipped to norm
+    ``clip`` (None: not clipped).
 
     Returns ``accuracy`` (on 1000 unseen sequences), ``max_loss`` (the largest training loss
     of any step), ``spike`` (the largest gradient norm over the first one), ``radius`` (the
@@ -66,8 +77,8 @@ def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH):
     Jacobians, near 0 when the units saturate), and per step ``losses`` and ``grad_norms``
     (before clipping).
     """
-    X, y = make_memory_task(steps * batch_size, gap, N_SYMBOLS, seed=seed)
-    X_test, y_test = make_memory_task(1000, gap, N_SYMBOLS, seed=10_000 + seed)
+    X, y = make_memory_task(steps * batch_size, gap, N_SYMBOLS, seed=seed, length=length)
+    X_test, y_test = make_memory_task(1000, gap, N_SYMBOLS, seed=10_000 + seed, length=length)
     model = memory_model(seed)
     loss_fn = CrossEntropyLoss()
     norms = GradientNorms()
@@ -111,10 +122,21 @@ CLAIMS = [
     Claim("lr 1, gap 5, clipped to norm 0.1: the trained W_hh has a spectral radius between "
           "2 and 10 on every seed: above 1, not blown up", train_memory,
           each=lambda r: 2 < r["radius"] < 10, settings=CLIPPED),
+    Claim("lr 1, 50-step sequences (the label 2 steps before the end), no clipping: every "
+          "seed's training loss blows up above 10 at some step", train_memory,
+          each=lambda r: r["max_loss"] > 10, settings=LONG),
+    Claim("lr 1, 50-step sequences, no clipping: no seed learns the task (accuracy below 0.5)",
+          train_memory, each=lambda r: r["accuracy"] < 0.5, settings=LONG),
+    Claim("lr 1, 50-step sequences, clipped to norm 0.1: no seed's training loss ever goes "
+          "above 2", train_memory, each=lambda r: r["max_loss"] <= 2, settings=LONG_CLIPPED),
+    Claim("lr 1, 50-step sequences, clipped to norm 0.1: every seed learns the task "
+          "(accuracy >= 0.95)", train_memory, each=lambda r: r["accuracy"] >= 0.95,
+          settings=LONG_CLIPPED),
 ]
 
 SABOTAGE = [
     (1, {"steps": 1}),     # one step of training: the recall claim must fail
     (3, {"steps": 1}),     # no learning, no growth of W_hh
     (9, {"clip": None}),   # clipping off: the loss blows up
+    (15, {"clip": None}),  # the same on 50-step sequences: no learning
 ]

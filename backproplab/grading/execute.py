@@ -211,7 +211,7 @@ def _started_kernel(client, **kwargs):
             if client.km is not None:  # nbclient drops it when the client failed, not always
                 with suppress(Exception):
                     client._cleanup_kernel()
-            client.km = client.kc = None  # a fresh kernel manager picks fresh ports
+            client.km = client.kc = None  # a fresh kernel manager, with sockets of its own
             if attempt == _START_ATTEMPTS:
                 raise
             continue

@@ -21,10 +21,12 @@ loss of 1.55 at most.
 
 Clipping on a long sequence: 50 steps whose label is the symbol 2 steps before the end (little
 to remember, but the gradient runs back through all 50 steps), 100 steps of training at lr 1.
-In 20 runs per setting with 1e-15 relative noise on the initial weights, and on seeds 0 to 4
-with numpy's SIMD and OpenBLAS lowered as in the foreign pass, the unclipped runs reached a
-largest loss of at least 13.2 and an accuracy of at most 0.34; the clipped ones a largest loss
-of at most 1.52 and an accuracy of 1.00.
+In 20 runs per setting with 1e-15 relative noise on the initial weights, on seeds 0 to 4 with
+numpy's SIMD and OpenBLAS lowered as in the foreign pass, and with NumPy 1.24 (the oldest
+allowed), the unclipped runs' gradient norm spiked to at least 25 times its first value and
+their accuracy stayed at most 0.34; the clipped ones reached a largest loss of at most 1.52 and
+an accuracy of 1.00. The unclipped runs' largest loss is chaotic (7.5 to 83 over those runs):
+no claim is made about it.
 """
 
 import numpy as np
@@ -123,8 +125,8 @@ CLAIMS = [
           "2 and 10 on every seed: above 1, not blown up", train_memory,
           each=lambda r: 2 < r["radius"] < 10, settings=CLIPPED),
     Claim("lr 1, 50-step sequences (the label 2 steps before the end), no clipping: every "
-          "seed's training loss blows up above 10 at some step", train_memory,
-          each=lambda r: r["max_loss"] > 10, settings=LONG),
+          "seed's gradient norm spikes to at least 10 times its first value", train_memory,
+          each=lambda r: r["spike"] >= 10, settings=LONG),
     Claim("lr 1, 50-step sequences, no clipping: no seed learns the task (accuracy below 0.5)",
           train_memory, each=lambda r: r["accuracy"] < 0.5, settings=LONG),
     Claim("lr 1, 50-step sequences, clipped to norm 0.1: no seed's training loss ever goes "

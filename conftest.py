@@ -12,9 +12,7 @@ the last bits of a float, and so would differ on a student's CPU, fails the seco
 ``-k "not foreign"`` runs the native pass only; ``-k foreign`` the foreign one.
 
 nbval's kernels talk over Unix sockets in a folder of this process's own instead of TCP ports,
-as the grader's do: jupyter_client picks free ports before a kernel binds them, and with the
-test workers and the grader starting kernels at once, another process can take one in between
-(jupyter_client#487); the kernel then dies, or its client waits a minute for the wrong one.
+as the grader's do (``backproplab.grading.execute.on_unix_sockets`` says why).
 """
 
 import atexit
@@ -28,7 +26,8 @@ from pathlib import Path
 import nbval.kernel
 from jupyter_client.manager import KernelManager
 from nbval.plugin import IPyNbFile
-from traitlets import default
+
+from backproplab.grading.execute import on_unix_sockets
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
@@ -41,16 +40,11 @@ if os.name == "posix":
     atexit.register(shutil.rmtree, _SOCKETS, ignore_errors=True)
 
     class _SocketKernelManager(KernelManager):
-        """jupyter_client's KernelManager on Unix sockets (absolute paths: the kernel runs in
-        the notebook's folder)."""
+        """jupyter_client's KernelManager on Unix sockets in this process's folder."""
 
-        @default("transport")
-        def _transport_default(self):
-            return "ipc"
-
-        @default("ip")
-        def _ip_default(self):
-            return os.path.join(_SOCKETS, "kernel")
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            on_unix_sockets(self, _SOCKETS)
 
     nbval.kernel.KernelManager = _SocketKernelManager
 

@@ -93,15 +93,8 @@ class _GradingClient(NotebookClient):
         self.on_cell_executed = self._remember_reply
 
     def create_kernel_manager(self):
-        """nbclient's kernel manager, talking to its kernel over Unix sockets in this client's
-        own folder instead of TCP ports. jupyter_client picks free TCP ports before the kernel
-        binds them, and with many kernels starting at once (parallel jobs) another process can
-        take one in between (jupyter_client#487): the kernel dies, or the client waits a minute
-        for an answer from a kernel that is not its own. A socket file has no such race."""
-        km = super().create_kernel_manager()
-        km.transport, km.cache_ports = "ipc", False
-        km.ip = os.path.join(self.sockets, "kernel")
-        return km
+        """nbclient's kernel manager, on Unix sockets in this client's own folder."""
+        return on_unix_sockets(super().create_kernel_manager(), self.sockets)
 
     def _remember_reply(self, cell, cell_index, execute_reply):
         self.reply = execute_reply
@@ -195,6 +188,20 @@ class _GradingClient(NotebookClient):
     def _exit_code(self):
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         return process.poll() if process is not None else None
+
+
+def on_unix_sockets(km, folder):
+    """Make the kernel manager ``km`` talk to its kernel over Unix sockets in ``folder`` (an
+    absolute path, short: a socket's path has at most 104 bytes) instead of TCP ports; ``km``.
+
+    jupyter_client picks free TCP ports before the kernel binds them, and with many kernels
+    starting at once (parallel jobs, test workers) another process can take one in between
+    (jupyter_client#487): the kernel dies, or the client waits a minute for an answer from a
+    kernel that is not its own. A socket file of one's own has no such race.
+    """
+    km.transport, km.cache_ports = "ipc", False
+    km.ip = os.path.join(folder, "kernel")
+    return km
 
 
 @contextmanager

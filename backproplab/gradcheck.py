@@ -557,16 +557,13 @@ def _check_entries(report, name, t, grad, loss, rng, k, noise):
     else:  # k distinct random entries
         flat = rng.choice(t.size, size=min(k, t.size), replace=False)
         indices = [tuple(int(i) for i in np.unravel_index(j, t.shape)) for j in flat]
-    checked = np.zeros(t.shape, dtype=bool)
-    for idx in indices:
-        checked[idx] = True
+    order = tuple(np.array(indices).T) if indices else ()  # the entries, for fancy indexing
     scale = _entry_scales(t)
 
     def measure(c):
         start = len(noise)
         num = numerical_gradient(lambda _: loss(), t, c * scale, indices)
         pair = _pair_noise(np.array(noise[start:]).reshape(len(indices), 2))
-        order = tuple(np.array(indices).T) if indices else ()
         return num[order], pair / (2 * c * scale[order])
 
     values, value_noise = _resolved_steps(report, name, measure)
@@ -578,7 +575,6 @@ def _check_entries(report, name, t, grad, loss, rng, k, noise):
     value_noise = np.abs(value_noise)
     num, err = np.full(t.shape, np.nan), np.full(t.shape, np.nan)
     if indices:
-        order = tuple(np.array(indices).T)
         num[order] = values
         # within the rounding noise is a pass: the noise, divided by tol, floors the error
         err[order] = _rel_errors(grad[order], values, value_noise / report.tol)

@@ -452,9 +452,10 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
     # no output at all (or left the loss bit for bit the same), so the loss says only that
     # the change was below its resolution, |change| <= -noise.
     noise = []
-    base = []    # the losses evaluated; the first is the unperturbed one
+    unperturbed = None  # the first loss evaluated
 
     def loss():
+        nonlocal unperturbed
         rewind()
         report.n_forward += 1
         try:
@@ -465,9 +466,10 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
         if isinstance(value, tuple):
             value, size, moved = value
         else:
-            size, moved = abs(value), not (noise and value == base[0])
+            size, moved = abs(value), unperturbed is None or value != unperturbed
         noise.append(NOISE_ULPS * np.finfo(np.float64).eps * size * (1 if moved else -1))
-        base[:] = base or [value]
+        if unperturbed is None:
+            unperturbed = value
         return float(value)
 
     # np.errstate: NaN/inf are reported in the table, never as a RuntimeWarning.

@@ -247,8 +247,7 @@ def make_memory_task(n_samples=1000, gap=10, n_symbols=4, seed=0, length=None):
     n_symbols = _check_int("n_symbols", n_symbols, 2)
     length = gap + 1 if length is None else _check_int("length", length, gap + 1)
     symbols = np.random.default_rng(seed).integers(0, n_symbols, size=(n_samples, length))
-    X = np.zeros((n_samples, length, n_symbols))
-    np.put_along_axis(X, symbols[..., None], 1.0, axis=2)
+    X = one_hot(symbols.ravel(), n_symbols).reshape(n_samples, length, n_symbols)
     return X, symbols[:, length - 1 - gap].astype(np.int64)
 
 

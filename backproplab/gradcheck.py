@@ -452,9 +452,10 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
     # no output at all (or left the loss bit for bit the same), so the loss says only that
     # the change was below its resolution, |change| <= -noise.
     noise = []
-    base = []    # the losses evaluated; the first is the unperturbed one
+    unperturbed = None  # the first loss evaluated
 
     def loss():
+        nonlocal unperturbed
         rewind()
         report.n_forward += 1
         try:
@@ -465,9 +466,10 @@ def _check(tensors, forward, backward, module, mode, k, eps, tol, rng, notes):
         if isinstance(value, tuple):
             value, size, moved = value
         else:
-            size, moved = abs(value), not (noise and value == base[0])
+            size, moved = abs(value), unperturbed is None or value != unperturbed
         noise.append(NOISE_ULPS * np.finfo(np.float64).eps * size * (1 if moved else -1))
-        base[:] = base or [value]
+        if unperturbed is None:
+            unperturbed = value
         return float(value)
 
     # np.errstate: NaN/inf are reported in the table, never as a RuntimeWarning.
@@ -557,16 +559,13 @@ def _check_entries(report, name, t, grad, loss, rng, k, noise):
     else:  # k distinct random entries
         flat = rng.choice(t.size, size=min(k, t.size), replace=False)
         indices = [tuple(int(i) for i in np.unravel_index(j, t.shape)) for j in flat]
-    checked = np.zeros(t.shape, dtype=bool)
-    for idx in indices:
-        checked[idx] = True
+    order = tuple(np.array(indices).T) if indices else ()  # the entries, for fancy indexing
     scale = _entry_scales(t)
 
     def measure(c):
         start = len(noise)
         num = numerical_gradient(lambda _: loss(), t, c * scale, indices)
         pair = _pair_noise(np.array(noise[start:]).reshape(len(indices), 2))
-        order = tuple(np.array(indices).T) if indices else ()
         return num[order], pair / (2 * c * scale[order])
 
     values, value_noise = _resolved_steps(report, name, measure)
@@ -578,7 +577,6 @@ def _check_entries(report, name, t, grad, loss, rng, k, noise):
     value_noise = np.abs(value_noise)
     num, err = np.full(t.shape, np.nan), np.full(t.shape, np.nan)
     if indices:
-        order = tuple(np.array(indices).T)
         num[order] = values
         # within the rounding noise is a pass: the noise, divided by tol, floors the error
         err[order] = _rel_errors(grad[order], values, value_noise / report.tol)

@@ -107,12 +107,14 @@ class NeuronPlayground(Explorer):
         return v["activation"], z_range, colours
 
     def build(self, fig):
+        from ..plotting._style import DIVERGING
+
         name, zmax, (vmin, vmax) = self.scene()
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
         fig.subplots_adjust(left=0.06, right=0.97, bottom=0.14, top=0.9, wspace=0.32)
         # coloured here, at the grid's size, and then smoothed to the screen's pixels: much
         # cheaper than colouring every screen pixel
-        self._colours = ScalarMappable(Normalize(vmin, vmax), "RdBu_r")
+        self._colours = ScalarMappable(Normalize(vmin, vmax), DIVERGING)
         self._heat = self.moving(ax.imshow(self._colours.to_rgba(self.a_plane, bytes=True),
                                            extent=(-LIM, LIM, -LIM, LIM), origin="lower",
                                            interpolation="bilinear"))

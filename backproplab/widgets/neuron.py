@@ -7,7 +7,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
 from ..layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
-from ._base import Explorer, dropdown, float_slider, fmt, nice_ceiling
+from ._base import FINE_STEPS, Explorer, dropdown, float_slider, fmt, nice_ceiling
 
 __all__ = ["neuron_playground", "NeuronPlayground", "ACTIVATIONS"]
 
@@ -102,7 +102,7 @@ class NeuronPlayground(Explorer):
         elif v["activation"] == "tanh":
             colours = (-1.0, 1.0)
         else:
-            m = nice_ceiling(max(float(np.abs(self.a_plane).max()), 1.0), (1, 1.5, 2, 3, 5, 7))
+            m = nice_ceiling(max(float(np.abs(self.a_plane).max()), 1.0), FINE_STEPS)
             colours = (-m, m)
         return v["activation"], z_range, colours
 

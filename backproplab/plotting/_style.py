@@ -12,10 +12,10 @@ import functools
 
 import matplotlib
 import numpy as np
-from matplotlib import cycler
+from matplotlib import colormaps, cycler
 from matplotlib import colors as mcolors
 
-__all__ = ["OKABE_ITO", "PALETTE", "STYLE", "use_style", "palette", "light"]
+__all__ = ["OKABE_ITO", "PALETTE", "STYLE", "use_style", "palette", "layer_colors", "light"]
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common form of
 # colour blindness. The one place colours are defined.
@@ -109,6 +109,12 @@ def styled(fn):
 def palette(n):
     """``n`` colours: the Okabe-Ito cycle, repeated if ``n`` > 8."""
     return [PALETTE[i % len(PALETTE)] for i in range(n)]
+
+
+def layer_colors(n):
+    """``n`` colours of the sequential map, one per layer from input to output (the last
+    stops at 80 % of the map, short of its palest yellow)."""
+    return colormaps[SEQUENTIAL](np.linspace(0.0, 0.8, n))
 
 
 def light(color, amount=0.65):

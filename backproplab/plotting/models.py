@@ -171,7 +171,7 @@ def plot_probability_map(model, X, y, ax=None, resolution=100, margin=0.15, titl
     fig, ax = st.new_axes(ax, figsize=(4.6, 4.0))
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
     extent = (xs[0] - dx / 2, xs[-1] + dx / 2, ys[0] - dy / 2, ys[-1] + dy / 2)
-    ax.imshow(P, origin="lower", extent=extent, aspect="auto", cmap="RdBu_r", vmin=0, vmax=1,
+    ax.imshow(P, origin="lower", extent=extent, aspect="auto", cmap=st.DIVERGING, vmin=0, vmax=1,
               zorder=0)
     if P.min() < 0.5 < P.max():
         ax.contour(xs, ys, P, levels=[0.5], colors="k", linewidths=1, zorder=1)

@@ -8,7 +8,6 @@
 from collections.abc import Mapping
 
 import numpy as np
-from matplotlib import colormaps
 
 from . import _style as st
 
@@ -165,7 +164,7 @@ def plot_gradient_flow(source, stat="grad_norm", title=None, ax=None):
         axes = axes[0]
     else:
         fig, axes = ax.figure, [ax]
-    colors = colormaps[st.SEQUENTIAL](np.linspace(0.0, 0.8, len(labels)))
+    colors = st.layer_colors(len(labels))
 
     ax = axes[0]
     latest = values[-1]

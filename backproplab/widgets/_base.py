@@ -65,8 +65,8 @@ from matplotlib.figure import Figure
 from PIL import Image as _PILImage
 
 __all__ = ["Explorer", "ExplorerWidget", "figure_to_png", "fmt", "lean_log_axis",
-           "nice_ceiling", "steady_log_range", "float_slider", "int_slider", "log_slider",
-           "dropdown", "checkbox", "button"]
+           "nice_ceiling", "FINE_STEPS", "steady_log_range", "float_slider", "int_slider",
+           "log_slider", "dropdown", "checkbox", "button"]
 
 
 # --------------------------------------------------------------------------- rendering
@@ -85,6 +85,9 @@ def lean_log_axis(axis, numticks=6):
     from matplotlib.ticker import LogLocator, NullLocator
     axis.set_major_locator(LogLocator(numticks=numticks))
     axis.set_minor_locator(NullLocator())
+
+
+FINE_STEPS = (1, 1.5, 2, 3, 5, 7)  # for nice_ceiling: a range at most 5/3 of its data
 
 
 def nice_ceiling(x, steps=(1, 2, 5)):

@@ -13,8 +13,8 @@ import numpy as np
 from ..layers import Parameter
 from ..optim import SGD
 from ..scalar import Value
-from ._base import (Explorer, dropdown, float_slider, fmt, int_slider, lean_log_axis,
-                    log_slider, nice_ceiling, steady_log_range)
+from ._base import (FINE_STEPS, Explorer, dropdown, float_slider, fmt, int_slider,
+                    lean_log_axis, log_slider, nice_ceiling, steady_log_range)
 
 __all__ = ["learning_rate_explorer", "LearningRateExplorer", "SURFACES", "Surface"]
 
@@ -216,7 +216,7 @@ class LearningRateExplorer(Explorer):
                               losses[-1:] if v["diverged"] else [])
         self._blowup_text.set_text(f"diverged at step {v['diverged_at']}" if v["diverged"]
                                    else "")
-        xmax = nice_ceiling(max(v["steps"], 1), (1, 1.5, 2, 3, 5, 7))
+        xmax = nice_ceiling(max(v["steps"], 1), FINE_STEPS)
         ylim = steady_log_range(losses, self._ylim)
         if (xmax, ylim) != (self._xmax, self._ylim):  # the axes move: a new background
             ax2.set_xlim(0, xmax)

@@ -14,7 +14,8 @@ import numpy as np
 from ..data import make_polynomial
 from ..layers import Linear
 from ..losses import MSELoss
-from ._base import Explorer, checkbox, dropdown, float_slider, fmt, nice_ceiling
+from ._base import (FINE_STEPS, Explorer, checkbox, dropdown, float_slider, fmt,
+                    nice_ceiling)
 
 __all__ = ["loss_landscape_explorer", "LossLandscapeExplorer", "LOSSES", "default_data",
            "landscape"]
@@ -145,7 +146,7 @@ class LossLandscapeExplorer(Explorer):
         top = max(float(landscape(x, y, self.values["loss_kind"], ws, b).max()), 1e-3)
         if current is not None and 0.4 * current <= top <= current:
             return current
-        return nice_ceiling(top, (1, 1.5, 2, 3, 5, 7))
+        return nice_ceiling(top, FINE_STEPS)
 
     def scene(self):
         return self.values["loss_kind"], self.values["outlier"]

@@ -7,7 +7,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
 from ..layers import LeakyReLU, Linear, ReLU, Sigmoid, Tanh
-from ._base import Explorer, dropdown, float_slider, fmt, nice_ceiling
+from ._base import FINE_STEPS, Explorer, dropdown, float_slider, fmt, nice_ceiling
 
 __all__ = ["neuron_playground", "NeuronPlayground", "ACTIVATIONS"]
 
@@ -102,17 +102,19 @@ class NeuronPlayground(Explorer):
         elif v["activation"] == "tanh":
             colours = (-1.0, 1.0)
         else:
-            m = nice_ceiling(max(float(np.abs(self.a_plane).max()), 1.0), (1, 1.5, 2, 3, 5, 7))
+            m = nice_ceiling(max(float(np.abs(self.a_plane).max()), 1.0), FINE_STEPS)
             colours = (-m, m)
         return v["activation"], z_range, colours
 
     def build(self, fig):
+        from ..plotting._style import DIVERGING
+
         name, zmax, (vmin, vmax) = self.scene()
         ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
         fig.subplots_adjust(left=0.06, right=0.97, bottom=0.14, top=0.9, wspace=0.32)
         # coloured here, at the grid's size, and then smoothed to the screen's pixels: much
         # cheaper than colouring every screen pixel
-        self._colours = ScalarMappable(Normalize(vmin, vmax), "RdBu_r")
+        self._colours = ScalarMappable(Normalize(vmin, vmax), DIVERGING)
         self._heat = self.moving(ax.imshow(self._colours.to_rgba(self.a_plane, bytes=True),
                                            extent=(-LIM, LIM, -LIM, LIM), origin="lower",
                                            interpolation="bilinear"))

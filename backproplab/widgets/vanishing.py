@@ -12,7 +12,6 @@ depth 20 is lesson 06's 20-layer network (19 hidden layers and the output layer)
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.ticker import MaxNLocator
 
 from ..data import make_spiral
@@ -35,7 +34,6 @@ WIDTH = 32
 SEED = 0
 MAX_DEPTH = 30  # the depth slider's range is 2 .. MAX_DEPTH Linear layers
 FLOOR = 1e-300  # zeros (a dead layer, an underflow) are drawn at the bottom of the log axes
-SEQUENTIAL = "viridis"  # the plotting helpers' sequential map (plot_gradient_flow's colours)
 
 
 def build_network(depth, activation, init, batchnorm=False, residual=False, width=WIDTH,
@@ -189,9 +187,11 @@ class VanishingGradientExplorer(Explorer):
         self._title = self.moving(fig.suptitle("", fontsize=11))
 
     def refresh(self):
+        from ..plotting._style import layer_colors
+
         v = self.values
         depth, norms, spread = v["depth"], v["grad_norms"], v["act_spread"]
-        colours = colormaps[SEQUENTIAL](np.linspace(0.0, 0.8, depth))
+        colours = layer_colors(depth)  # plot_gradient_flow's colours
         for i, bar in enumerate(self._bars):
             bar.set_visible(i < depth)
             if i < depth:

@@ -47,22 +47,18 @@ def execute(path, env=None):
     return nb
 
 
-def _texts(cell):
-    """What nbval-lax compares, roughly: every output's text, figures left out. Consecutive
-    stream outputs count as one, as nbval coalesces them (where the kernel splits a cell's
-    printing into chunks depends on timing)."""
+def _text(cell):
+    """What nbval-lax compares, roughly: every output's text, figures left out, as one string
+    (nbval coalesces consecutive stream outputs: where the kernel splits a cell's printing into
+    chunks depends on timing)."""
     parts = []
     for out in cell.get("outputs", []):
         if "text" in out:
-            if out.get("output_type") == "stream" and parts and parts[-1][0] == out.get("name"):
-                parts[-1] = (out.get("name"), parts[-1][1] + out["text"])
-            else:
-                parts.append((out.get("name"), out["text"]))
-            continue
+            parts.append(out["text"])
         for key, value in out.get("data", {}).items():
             if key not in ("image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json"):
-                parts.append((key, value if isinstance(value, str) else "".join(value)))
-    return [text for _, text in parts]
+                parts.append(value if isinstance(value, str) else "".join(value))
+    return "".join(parts)
 
 
 def main(argv):
@@ -82,12 +78,12 @@ def main(argv):
         code_old = [c for c in stored.cells if c.cell_type == "code"]
         bad = [i for i, (new, old) in enumerate(zip(code_new, code_old))
                if "nbval-check-output" in old.metadata.get("tags", [])
-               and "".join(_texts(new)) != "".join(_texts(old))]   # nbval joins streams too
+               and _text(new) != _text(old)]
         print(f"{path}: ran in {seconds:.1f} s (foreign); "
               + (f"checked code cells that differ: {bad}" if bad else "every checked cell agrees"))
         for i in bad:
-            print(f"--- Cell {i} stored:\n{''.join(_texts(code_old[i]))}"
-                  f"--- Cell {i} foreign:\n{''.join(_texts(code_new[i]))}")
+            print(f"--- Cell {i} stored:\n{_text(code_old[i])}"
+                  f"--- Cell {i} foreign:\n{_text(code_new[i])}")
 
 
 if __name__ == "__main__":

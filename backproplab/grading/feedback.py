@@ -91,14 +91,14 @@ def describe_location(exc):
 
 
 # The usual cause of NumPy's errors about shapes and truth values, in the lessons' words.
+_MATMUL_HINT = ("a matrix product's inner sizes must agree: a transposed matrix, or the factors "
+                "in the wrong order?")
 _NUMPY_HINTS = {
     "could not be broadcast": "shapes that do not broadcast: an axis dropped by .sum, .max "
                               "or .mean (keepdims=True keeps it), or * where the matrix "
                               "product @ was meant?",
-    "mismatch in its core dimension": "a matrix product's inner sizes must agree: a transposed "
-                                      "matrix, or the factors in the wrong order?",
-    "not aligned": "a matrix product's inner sizes must agree: a transposed matrix, or the "
-                   "factors in the wrong order?",
+    "mismatch in its core dimension": _MATMUL_HINT,  # @ and np.matmul
+    "not aligned": _MATMUL_HINT,                     # np.dot
     "truth value of an array": "an if, and, or, max() or min() applied to a whole array: "
                                "NumPy needs np.maximum, np.where, & and |",
     # NumPy before 2.0 warns (and answers False) where NumPy 2 raises "could not be broadcast"

@@ -605,11 +605,23 @@ def _adamw_chain(step_fn, p0, grads, lr, weight_decay, betas=(0.9, 0.999), eps=1
     return p, m, v
 
 
-def _adamw_mistakes(p0, grads, lr, weight_decay, which):
-    """{mistake: its (p, m, v)[which]} over the steps, the mistakes that differ merged."""
-    return merge_same({text: _adamw_chain(
-        lambda *a, bug=bug: _adamw_twin(*a, bug=bug), p0, grads, lr, weight_decay)[which]
-        for bug, text in ADAMW_BUGS.items()})
+def _adamw_mistakes(p0, grads, lr, weight_decay, expected):
+    """{mistake: the p it ends with} over the steps, the same answers merged and the right one
+    (``expected``) left out."""
+    return without_answer(merge_same({text: _adamw_chain(
+        lambda *a, bug=bug: _adamw_twin(*a, bug=bug), p0, grads, lr, weight_decay)[0]
+        for bug, text in ADAMW_BUGS.items()}), expected)
+
+
+ADAMW_RUNS = [  # (name, p0, grads, lr, weight_decay): a test of the p the steps end with
+    ("one step from m = v = 0 (t = 1), a (2, 3) p, lr 0.1, weight_decay 0.5: p",
+     P_ADAMW, [G_ADAMW], 0.1, 0.5),
+    ("a zero data gradient for 3 steps, lr 0.1, weight_decay 0.5: only the decay acts, "
+     "p * 0.95^3", P_QUIET, [np.zeros(4)] * 3, 0.1, 0.5),
+    ("five steps, m, v and t passed along, one row with large gradients and one with "
+     "small ones, lr 0.05, weight_decay 1: p (as bp.optim.AdamW)",
+     P_ADAMW, GRADS_ADAMW, 0.05, 1.0),
+]
 
 
 def _inputs_left_alone(adamw_step):
@@ -624,22 +636,11 @@ def _inputs_left_alone(adamw_step):
 @part("ex07_adamw_step", points=3)
 def adamw_step_part(t, adamw_step):
     """AdamW: decoupled weight decay, then Adam's step on the data gradient"""
-    expected = _library_adamw(P_ADAMW, [G_ADAMW], 0.1, 0.5)[0]
-    t.close("one step from m = v = 0 (t = 1), a (2, 3) p, lr 0.1, weight_decay 0.5: p",
-            lambda: _adamw_chain(adamw_step, P_ADAMW, [G_ADAMW], 0.1, 0.5)[0], expected,
-            mistakes=without_answer(_adamw_mistakes(P_ADAMW, [G_ADAMW], 0.1, 0.5, 0), expected))
-    expected = _library_adamw(P_QUIET, [np.zeros(4)] * 3, 0.1, 0.5)[0]
-    t.close("a zero data gradient for 3 steps, lr 0.1, weight_decay 0.5: only the decay acts, "
-            "p * 0.95^3", lambda: _adamw_chain(adamw_step, P_QUIET, [np.zeros(4)] * 3, 0.1,
-                                               0.5)[0], expected,
-            mistakes=without_answer(_adamw_mistakes(P_QUIET, [np.zeros(4)] * 3, 0.1, 0.5, 0),
-                                    expected))
-    expected = _library_adamw(P_ADAMW, GRADS_ADAMW, 0.05, 1.0)[0]
-    t.close("five steps, m, v and t passed along, one row with large gradients and one with "
-            "small ones, lr 0.05, weight_decay 1: p (as bp.optim.AdamW)",
-            lambda: _adamw_chain(adamw_step, P_ADAMW, GRADS_ADAMW, 0.05, 1.0)[0], expected,
-            mistakes=without_answer(_adamw_mistakes(P_ADAMW, GRADS_ADAMW, 0.05, 1.0, 0),
-                                    expected))
+    for name, p0, grads, lr, weight_decay in ADAMW_RUNS:
+        expected = _library_adamw(p0, grads, lr, weight_decay)[0]
+        t.close(name, lambda p0=p0, grads=grads, lr=lr, weight_decay=weight_decay:
+                _adamw_chain(adamw_step, p0, grads, lr, weight_decay)[0], expected,
+                mistakes=_adamw_mistakes(p0, grads, lr, weight_decay, expected))
     _, m, v = _library_adamw(P_ADAMW, GRADS_ADAMW[:3], 0.05, 1.0)
     coupled = _adamw_chain(lambda *a: _adamw_twin(*a, bug="coupled"), P_ADAMW, GRADS_ADAMW[:3],
                            0.05, 1.0)

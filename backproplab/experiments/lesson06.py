@@ -29,8 +29,8 @@ from ..train import Callback, evaluate, fit, update_bn
 from . import SEEDS, Claim, run
 
 __all__ = ["DEPTH", "WIDTH", "LR", "MOMENTUM", "EPOCHS", "BATCH", "ACTIVATIONS", "CHANCE_LOSS",
-           "spiral", "scaled", "deep_mlp", "linear_grad_norms", "train_network", "symmetry",
-           "sheet_pair", "SHEET", "SHRUNK", "CLAIMS", "SABOTAGE"]
+           "spiral", "scaled", "deep_mlp", "linear_grad_norms", "GradientNorms", "train_network",
+           "symmetry", "sheet_pair", "SHEET", "SHRUNK", "CLAIMS", "SABOTAGE"]
 
 DEPTH, WIDTH = 20, 32                  # Linear layers, hidden units
 LR, MOMENTUM, EPOCHS, BATCH = 0.002, 0.9, 40, 50
@@ -87,17 +87,29 @@ def linear_grad_norms(model, X, y):
     return {f"L{i + 1}": monitor.records[name]["grad_norm"][-1] for i, name in enumerate(names)}
 
 
-class _Recorder(Callback):
-    """The joint gradient norm of every step (before clipping), and every ``every`` steps
-    each Linear layer's update ratio ||W after - W before|| / ||W before||."""
+class GradientNorms(Callback):
+    """Records the joint norm of all gradients at every step, before any clipping (``values``).
+    Lesson 09's experiments use it too."""
 
-    def __init__(self, model, every=6):
-        self.weights = [layer.W for layer in model.modules() if isinstance(layer, Linear)]
-        self.every, self.grad_norm, self.update_ratios, self._before = every, [], [], None
+    def __init__(self):
+        self.values = []
 
     def after_backward(self, state):
-        self.grad_norm.append(float(np.sqrt(sum(np.sum(p.grad ** 2)
-                                                for p in state.optimizer.params))))
+        grads = [p.grad for p in state.optimizer.params if p.grad is not None]
+        self.values.append(float(np.sqrt(sum(np.sum(g * g) for g in grads))))
+
+
+class _Recorder(GradientNorms):
+    """The joint gradient norm of every step (before clipping, ``values``), and every
+    ``every`` steps each Linear layer's update ratio ||W after - W before|| / ||W before||."""
+
+    def __init__(self, model, every=6):
+        super().__init__()
+        self.weights = [layer.W for layer in model.modules() if isinstance(layer, Linear)]
+        self.every, self.update_ratios, self._before = every, [], None
+
+    def after_backward(self, state):
+        super().after_backward(state)
         if (state.step - 1) % self.every == 0:
             self._before = [W.data.copy() for W in self.weights]
 
@@ -161,7 +173,7 @@ def train_network(seed, activation="sigmoid", init="default", batchnorm=False, r
         update_bn(X, model)
         result["final_loss"], result["accuracy"] = evaluate(model, loss_fn, X, y)
     if record:
-        result.update(grad_norm=recorder.grad_norm,
+        result.update(grad_norm=recorder.values,
                       update_ratio=list(np.mean(recorder.update_ratios, axis=0)))
     return result
 

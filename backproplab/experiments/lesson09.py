@@ -36,8 +36,9 @@ from ..layers import Linear, Sequential
 from ..losses import CrossEntropyLoss
 from ..optim import SGD
 from ..recurrent import RNN, LastStep
-from ..train import Callback, evaluate, fit
+from ..train import evaluate, fit
 from . import Claim
+from .lesson06 import GradientNorms
 
 N_SYMBOLS, HIDDEN = 4, 32
 STEPS, BATCH = 300, 64
@@ -54,17 +55,6 @@ def memory_model(seed, hidden=HIDDEN):
     rng = np.random.default_rng(seed)
     return Sequential(RNN(N_SYMBOLS, hidden, rng=rng), LastStep(),
                       Linear(hidden, N_SYMBOLS, rng=rng))
-
-
-class GradientNorms(Callback):
-    """Records the joint norm of all gradients at every step, before any clipping."""
-
-    def __init__(self):
-        self.values = []
-
-    def after_backward(self, state):
-        grads = [p.grad for p in state.optimizer.params if p.grad is not None]
-        self.values.append(float(np.sqrt(sum(np.sum(g * g) for g in grads))))
 
 
 def train_memory(seed, gap=5, lr=0.1, clip=None, steps=STEPS, batch_size=BATCH, length=None):
